@@ -55,4 +55,14 @@ struct WatchRecord {
   std::string detail;             // fiscal facts the event rules need (e.g. CC-e number)
 };
 
+// One line of a document's history: a poll whose outcome differed from the previous one.
+struct HistoryEntry {
+  int64_t time_ms = 0;
+  uint32_t cycle = 1;
+  int http_status = 0;  // 0 when no HTTP answer came
+  std::string outcome;  // "document", "not_found", "server_error", "timeout"... (fiscal's names)
+  std::string status;   // the API's status when the answer was a document
+  std::string note;     // what the daemon concluded, e.g. "event autorizado"
+};
+
 }  // namespace gatilho

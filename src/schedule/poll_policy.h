@@ -1,0 +1,59 @@
+// PollPolicy: when to poll a document, as a pure function of its type, its age and time.
+//
+// Each document type has a schedule measured from the start of its cycle: dense early, where
+// most documents finish, sparse later, and a maximum age after which the bridge gives up with a
+// `timeout` event. After a cycle ends in a state that can still change (autorizado), the
+// document is followed at a low rate for the type's legal window (cancellation, CC-e...).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "core/document_type.h"
+
+namespace gatilho {
+
+struct TypeSchedule {
+  std::vector<int64_t> offsets_ms;  // polls at cycle start + each offset; ascending
+  int64_t then_every_ms = 0;        // after the last offset, one poll every this long
+  int64_t max_age_ms = 0;           // still processing at this age: the cycle ends in `timeout`
+  int64_t follow_every_ms = 0;      // poll interval while following
+  int64_t follow_window_ms = 0;     // how long after the cycle's end to follow; 0 = not at all
+};
+
+class PollPolicy {
+ public:
+  // Schedules derived from the API's documented timings (see README, "Polling policy").
+  static PollPolicy Defaults();
+
+  const TypeSchedule& For(DocType type) const;
+  void Set(DocType type, TypeSchedule schedule);
+
+  // How long a ref may keep answering 404 before the cycle ends in `nao_encontrado`.
+  int64_t not_found_grace_ms() const { return not_found_grace_ms_; }
+  void set_not_found_grace_ms(int64_t ms) { not_found_grace_ms_ = ms; }
+
+  // The first poll of a cycle that started at `cycle_started_ms`.
+  int64_t FirstPoll(DocType type, int64_t cycle_started_ms) const;
+
+  // The poll after `poll_count` polls of a still-processing document; never before now_ms.
+  int64_t NextProcessingPoll(DocType type, int64_t cycle_started_ms, uint32_t poll_count,
+                             int64_t now_ms) const;
+
+  // The next poll of a followed document whose cycle ended at `cycle_ended_ms`, or nullopt
+  // when the follow window is over and the watch is done.
+  std::optional<int64_t> NextFollowPoll(DocType type, int64_t cycle_ended_ms,
+                                        int64_t now_ms) const;
+
+  // The delay after the `error_streak`-th consecutive poll without a usable answer (5xx,
+  // timeout, garbage): grows with the streak, capped, never zero.
+  int64_t ErrorBackoff(uint32_t error_streak) const;
+
+ private:
+  std::array<TypeSchedule, 8> schedules_{};  // indexed by DocType's value
+  int64_t not_found_grace_ms_ = 10 * 60 * 1000;
+};
+
+}  // namespace gatilho

@@ -1,0 +1,163 @@
+// Store: gatilho's durable state in one LMDB environment under the data directory.
+//
+// Tables (LMDB named databases; every value has an explicit, versioned encoding):
+//   watches   WatchKey::Encode()                        -> WatchRecord
+//   due       be64(next_poll_ms) + WatchKey::Encode()   -> (empty)  the schedule, ordered
+//   history   WatchKey::Encode() + be64(time) + be32(n) -> HistoryEntry
+//   outbox    be64(seq)                                 -> EventRecord
+//   event_ids event id                                  -> be64(seq)  dedupe of event ids
+//   queue     WatchKey::Encode() + be64(seq)            -> (empty)  pending events per document
+//   ready     be64(next_attempt_ms) + be64(seq)         -> (empty)  the head event of each
+//                                                                   document's queue
+//   attempts  be64(seq) + be32(attempt)                 -> AttemptRecord
+//   tokens    token handle                              -> TokenRecord
+//   meta      name                                      -> schema version, counters
+//
+// Threads and processes: one Store object per process, used from one thread at a time (the
+// daemon's loop, or a CLI command). Several processes may open the same directory at once: the
+// CLI registers watches while the daemon runs. Every public method is one transaction; a write
+// method's effects are all visible or none is. When the map is full, the store grows it and
+// retries instead of failing; when another process grew it, it adopts the new size.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/result.h"
+#include "core/status.h"
+#include "core/watch.h"
+
+namespace gatilho {
+
+// The rate-limit facts last known for one API token (persisted so a restart obeys a pause).
+struct TokenRecord {
+  int64_t limit = 0;            // Rate-Limit-Limit; 0 if never seen
+  int64_t remaining = 0;        // Rate-Limit-Remaining at updated_ms
+  int64_t reset_at_ms = 0;      // wall time the API's window resets
+  int64_t paused_until_ms = 0;  // after a 429 or 401/403: no polls before this wall time
+  int64_t updated_ms = 0;
+  int64_t polls_total = 0;      // polls ever made with this token
+  int64_t rate_limited_total = 0;  // 429s ever received
+};
+
+struct DueWatch {
+  WatchKey key;
+  WatchRecord record;
+};
+
+// One poll's result as the observer decided it: the new record, the events it justifies and
+// the history line, applied together.
+struct WatchUpdate {
+  WatchKey key;
+  uint32_t expected_cycle = 0;   // the update is skipped if the watch moved to another cycle
+  WatchRecord record;            // replaces the stored record; its next_poll_ms reschedules it
+  std::vector<EventRecord> events;        // appended to the outbox (seq assigned here)
+  std::optional<HistoryEntry> history;
+};
+
+struct StoreCounts {
+  uint64_t watches_pending = 0;
+  uint64_t watches_following = 0;
+  uint64_t watches_done = 0;
+  uint64_t watches_paused = 0;
+  uint64_t events_pending = 0;
+  uint64_t events_delivered = 0;
+  uint64_t events_dead = 0;
+};
+
+class Store {
+ public:
+  struct Options {
+    std::string dir;                             // created if missing
+    size_t initial_map_bytes = 64ull << 20;      // grown automatically when full
+    size_t max_map_bytes = 1ull << 40;           // growth stops here with ResourceExhausted
+  };
+
+  // Opens (creating if needed) the environment in options.dir. Fails with a Status naming the
+  // directory and what to do when it is not writable, holds another schema version, or is not
+  // an LMDB environment.
+  static Result<std::unique_ptr<Store>> Open(const Options& options);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The schema version this build reads and writes.
+  static constexpr uint32_t kSchemaVersion = 1;
+
+  // ---- watches ---------------------------------------------------------------------------
+
+  struct AddOutcome {
+    bool created = false;    // no watch existed for the key
+    bool new_cycle = false;  // the watch existed, its cycle had ended, and a new one started
+    uint32_t cycle = 1;      // the cycle the watch is in after the call
+  };
+
+  // Registers each key in one transaction. A new key starts cycle 1, pending, first polled at
+  // first_poll_ms. A key whose watch is kDone starts its next cycle the same way (the ERP
+  // re-submitted the ref). A key that is pending, following or paused is left as it is.
+  Result<std::vector<AddOutcome>> AddWatches(const std::vector<WatchKey>& keys, int64_t now_ms,
+                                             int64_t first_poll_ms);
+
+  // The record for `key`, or a NotFound status.
+  Result<WatchRecord> GetWatch(const WatchKey& key);
+
+  // Up to `limit` watches whose next poll is at or before now_ms, earliest first.
+  Result<std::vector<DueWatch>> DueWatches(int64_t now_ms, size_t limit);
+
+  // The earliest scheduled poll, or nullopt when nothing is scheduled.
+  Result<std::optional<int64_t>> NextDueMs();
+
+  // Applies the updates in one transaction. Events whose id already exists in the outbox are
+  // not appended again (the same change seen twice after a crash).
+  Status Apply(const std::vector<WatchUpdate>& updates);
+
+  // Watches whose key starts with `company` (all when empty), optionally one type; in key
+  // order, at most `limit`.
+  Result<std::vector<DueWatch>> ListWatches(const std::string& company,
+                                            std::optional<DocType> type, size_t limit);
+
+  // A document's history, oldest first.
+  Result<std::vector<HistoryEntry>> History(const WatchKey& key);
+
+  // ---- outbox ----------------------------------------------------------------------------
+
+  // Up to `limit` pending events whose next attempt is due at or before now_ms and that are the
+  // oldest pending event of their document (so a document's events go out in order).
+  Result<std::vector<EventRecord>> ReadyEvents(int64_t now_ms, size_t limit);
+
+  // The earliest next attempt among ready events, or nullopt.
+  Result<std::optional<int64_t>> NextReadyMs();
+
+  // Records an attempt on event `seq` and moves it to `new_state`. kPending reschedules it at
+  // next_attempt_ms; kDelivered and kDead release the document's next event.
+  Status RecordAttempt(uint64_t seq, const AttemptRecord& attempt, EventState new_state,
+                       int64_t next_attempt_ms);
+
+  Result<EventRecord> GetEvent(uint64_t seq);
+  // All events of a document, in outbox order.
+  Result<std::vector<EventRecord>> EventsFor(const WatchKey& key);
+  // All attempts on event `seq`, in order.
+  Result<std::vector<AttemptRecord>> Attempts(uint64_t seq);
+
+  // ---- tokens and counters ---------------------------------------------------------------
+
+  Result<TokenRecord> GetToken(const std::string& handle);  // NotFound if never stored
+  Status PutToken(const std::string& handle, const TokenRecord& record);
+
+  Result<StoreCounts> Counts();
+
+  // The directory this store lives in.
+  const std::string& dir() const;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace gatilho
