@@ -35,17 +35,21 @@ class PollPolicy {
   int64_t not_found_grace_ms() const { return not_found_grace_ms_; }
   void set_not_found_grace_ms(int64_t ms) { not_found_grace_ms_ = ms; }
 
-  // The first poll of a cycle that started at `cycle_started_ms`.
+  // The first poll of a cycle that started at `cycle_started_ms`: start + offsets_ms[0].
   int64_t FirstPoll(DocType type, int64_t cycle_started_ms) const;
 
-  // The poll after `poll_count` polls of a still-processing document; never before now_ms.
+  // The poll after `poll_count` polls of a still-processing document: start +
+  // offsets_ms[poll_count], then one every then_every_ms after the last offset. Slots that are
+  // not after now_ms (the polls ran late) are skipped, so the result is after now_ms; it is
+  // never after start + max_age_ms, so the last poll lands at the maximum age. Once that age is
+  // reached it returns now_ms: the caller polls once more and ends the cycle in `timeout`.
   int64_t NextProcessingPoll(DocType type, int64_t cycle_started_ms, uint32_t poll_count,
                              int64_t now_ms) const;
 
-  // The next poll of a followed document whose cycle ended at `cycle_ended_ms`, or nullopt
-  // when the follow window is over and the watch is done.
-  std::optional<int64_t> NextFollowPoll(DocType type, int64_t cycle_ended_ms,
-                                        int64_t now_ms) const;
+  // The next poll of a followed document whose cycle ended at `cycle_ended_ms`: now_ms +
+  // follow_every_ms, but no later than the window's end, so the last poll lands on it. Nullopt
+  // when the window is over (now_ms at or past its end) or is 0, and the watch is done.
+  std::optional<int64_t> NextFollowPoll(DocType type, int64_t cycle_ended_ms, int64_t now_ms) const;
 
   // The delay after the `error_streak`-th consecutive poll without a usable answer (5xx,
   // timeout, garbage): grows with the streak, capped, never zero.

@@ -1,0 +1,189 @@
+#include "schedule/token_budget.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <vector>
+
+namespace gatilho {
+namespace {
+
+constexpr int64_t kWindow = 60'000;
+constexpr auto kNone = std::nullopt;
+
+// A small deterministic generator, so the stream is the same on every standard library.
+class Lcg {
+ public:
+  explicit Lcg(uint64_t seed) : state_(seed) {}
+  // Uniform enough in [low, high] for a test stream.
+  int64_t Between(int64_t low, int64_t high) {
+    state_ = state_ * 6364136223846793005ULL + 1442695040888963407ULL;
+    return low + static_cast<int64_t>((state_ >> 33) % static_cast<uint64_t>(high - low + 1));
+  }
+
+ private:
+  uint64_t state_;
+};
+
+TEST(TokenBudget, StartsWithTheShareOfTheDefaultLimit) {
+  TokenBudget budget;
+  EXPECT_EQ(budget.limit(), 100);
+  EXPECT_EQ(budget.Available(0), 80);
+  EXPECT_EQ(budget.used_in_window(0), 0);
+  EXPECT_FALSE(budget.Paused(0));
+}
+
+TEST(TokenBudget, NeverExceedsShareInAnyWindow) {
+  TokenBudget budget;
+  const int64_t cap = 80;
+  Lcg random(20240601);
+  std::vector<int64_t> sent;
+  std::deque<int64_t> answers_due;  // when each request in flight gets its response
+  int64_t now = 0;
+  while (now < 6 * 3'600'000) {
+    now += random.Between(0, 1'500);
+    while (!answers_due.empty() && answers_due.front() <= now) {
+      answers_due.pop_front();
+      // The headers say whatever they like; no answer may push gatilho past its share.
+      const int roll = static_cast<int>(random.Between(0, 999));
+      const int status = roll == 0 ? 429 : 200;
+      std::optional<int64_t> remaining, reset;
+      if (roll % 3 != 0) {
+        remaining = random.Between(20, 100);
+        reset = random.Between(0, 60);
+      }
+      budget.OnResponse(now, status, 100, remaining, reset);
+    }
+    for (int64_t attempts = random.Between(1, 4); attempts > 0; --attempts) {
+      if (!budget.TryAcquire(now)) continue;
+      sent.push_back(now);
+      answers_due.push_back(now + random.Between(50, 3'000));
+      EXPECT_LE(budget.used_in_window(now), cap);
+    }
+  }
+
+  // Every window_ms interval starting at a request, which covers every possible interval.
+  int64_t busiest = 0;
+  size_t end = 0;
+  for (size_t begin = 0; begin < sent.size(); ++begin) {
+    while (end < sent.size() && sent[end] < sent[begin] + kWindow)
+      ++end;
+    busiest = std::max<int64_t>(busiest, end - begin);
+  }
+  EXPECT_EQ(busiest, cap);  // reached, so the stream did press against the share
+  EXPECT_GT(sent.size(), 6u * 60u * cap / 4u);
+}
+
+TEST(TokenBudget, PausesUntilResetAfter429) {
+  TokenBudget budget;
+  ASSERT_TRUE(budget.TryAcquire(0));
+  budget.OnResponse(500, 429, 100, 0, 30);
+  EXPECT_TRUE(budget.Paused(500));
+  EXPECT_EQ(budget.paused_until_ms(), 30'500);
+  EXPECT_EQ(budget.Available(30'499), 0);
+  EXPECT_FALSE(budget.TryAcquire(30'499));
+  EXPECT_EQ(budget.NextCreditMs(1'000), 30'500);
+  EXPECT_FALSE(budget.Paused(30'500));
+  EXPECT_TRUE(budget.TryAcquire(30'500));
+}
+
+TEST(TokenBudget, UsesDefaultPauseWhen429HasNoReset) {
+  TokenBudget budget(TokenBudget::Options{.default_pause_ms = 45'000});
+  ASSERT_TRUE(budget.TryAcquire(0));
+  budget.OnResponse(1'000, 429, kNone, kNone, kNone);
+  EXPECT_EQ(budget.paused_until_ms(), 46'000);
+  EXPECT_FALSE(budget.TryAcquire(45'999));
+  EXPECT_TRUE(budget.TryAcquire(46'000));
+}
+
+TEST(TokenBudget, BacksOffWhenErpSpendsItsReserve) {
+  TokenBudget budget;
+  for (int i = 0; i < 10; ++i)
+    ASSERT_TRUE(budget.TryAcquire(0));
+  // The ERP spent 60 before ours reached the server; after our 10, 30 are left, of which 20
+  // are the ERP's reserve.
+  for (int i = 1; i <= 10; ++i) {
+    budget.OnResponse(1'000, 200, 100, 40 - i, 50);
+  }
+  EXPECT_EQ(budget.Available(1'000), 10);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_TRUE(budget.TryAcquire(1'000));
+  EXPECT_FALSE(budget.TryAcquire(1'000));
+  EXPECT_EQ(budget.NextCreditMs(2'000), 51'000);
+  // The server's window has reset: only the share of the sliding window binds again.
+  EXPECT_EQ(budget.Available(51'000), 80 - 20);
+}
+
+TEST(TokenBudget, CountsRequestsStillInFlightAsSpent) {
+  TokenBudget budget;
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(budget.TryAcquire(0));
+  // The first answer: the server had counted one of ours and 70 of the ERP's. The other four
+  // may reach it later, so only 29 - 20 - 4 are safe.
+  budget.OnResponse(200, 200, 100, 29, 59);
+  EXPECT_EQ(budget.Available(200), 5);
+}
+
+TEST(TokenBudget, KeepsTheTighterRemainingWhenAnswersArriveOutOfOrder) {
+  TokenBudget budget;
+  ASSERT_TRUE(budget.TryAcquire(0));
+  ASSERT_TRUE(budget.TryAcquire(0));
+  // The second request was handled last but answered first: 40 left, one of ours in flight.
+  budget.OnResponse(100, 200, 100, 40, 50);
+  EXPECT_EQ(budget.Available(100), 40 - 1 - 20);
+  // The first request's answer is older news and must not loosen the figure.
+  budget.OnResponse(200, 200, 100, 60, 50);
+  EXPECT_EQ(budget.Available(200), 40 - 1 - 20);
+}
+
+TEST(TokenBudget, LimitHeaderChangesTheShare) {
+  TokenBudget budget;
+  ASSERT_TRUE(budget.TryAcquire(0));
+  budget.OnResponse(100, 200, 50, kNone, kNone);
+  EXPECT_EQ(budget.limit(), 50);
+  EXPECT_EQ(budget.Available(100), 40 - 1);
+  ASSERT_TRUE(budget.TryAcquire(100));
+  budget.OnResponse(200, 200, 200, kNone, kNone);
+  EXPECT_EQ(budget.limit(), 200);
+  EXPECT_EQ(budget.Available(200), 160 - 2);
+}
+
+TEST(TokenBudget, NextCreditMsPointsToWhenTheOldestRequestLeavesTheWindow) {
+  TokenBudget budget;
+  for (int64_t i = 0; i < 80; ++i)
+    ASSERT_TRUE(budget.TryAcquire(i * 100));
+  EXPECT_EQ(budget.Available(10'000), 0);
+  EXPECT_EQ(budget.NextCreditMs(10'000), kWindow);
+  EXPECT_FALSE(budget.TryAcquire(kWindow - 1));
+  EXPECT_TRUE(budget.TryAcquire(kWindow));
+  EXPECT_EQ(budget.NextCreditMs(kWindow), kWindow + 100);
+}
+
+TEST(TokenBudget, NextCreditMsIsNowWhenACreditIsAvailable) {
+  TokenBudget budget;
+  EXPECT_EQ(budget.NextCreditMs(1'234), 1'234);
+}
+
+TEST(TokenBudget, PauseUntilHoldsEveryCreditAndCanBeLifted) {
+  TokenBudget budget;
+  budget.PauseUntil(10'000);
+  EXPECT_TRUE(budget.Paused(0));
+  EXPECT_EQ(budget.Available(0), 0);
+  EXPECT_FALSE(budget.TryAcquire(0));
+  EXPECT_EQ(budget.NextCreditMs(0), 10'000);
+  budget.PauseUntil(0);
+  EXPECT_TRUE(budget.TryAcquire(0));
+}
+
+TEST(TokenBudget, ShareTooSmallForOneRequestNeverAcquires) {
+  TokenBudget budget(TokenBudget::Options{.default_limit = 1});
+  EXPECT_EQ(budget.Available(0), 0);
+  EXPECT_FALSE(budget.TryAcquire(0));
+  EXPECT_EQ(budget.NextCreditMs(0), std::numeric_limits<int64_t>::max());
+}
+
+}  // namespace
+}  // namespace gatilho
