@@ -1,17 +1,18 @@
 // Store: gatilho's durable state in one LMDB environment under the data directory.
 //
-// Tables (LMDB named databases; every value has an explicit, versioned encoding):
-//   watches   WatchKey::Encode()                        -> WatchRecord
-//   due       be64(next_poll_ms) + WatchKey::Encode()   -> (empty)  the schedule, ordered
-//   history   WatchKey::Encode() + be64(time) + be32(n) -> HistoryEntry
-//   outbox    be64(seq)                                 -> EventRecord
-//   event_ids event id                                  -> be64(seq)  dedupe of event ids
-//   queue     WatchKey::Encode() + be64(seq)            -> (empty)  pending events per document
-//   ready     be64(next_attempt_ms) + be64(seq)         -> (empty)  the head event of each
-//                                                                   document's queue
-//   attempts  be64(seq) + be32(attempt)                 -> AttemptRecord
-//   tokens    token handle                              -> TokenRecord
-//   meta      name                                      -> schema version, counters
+// Tables (LMDB named databases; every value has an explicit, versioned encoding, see codec.h):
+//   watches   WatchKey::Encode()                          -> WatchRecord
+//   due       be64(next_poll_ms) + WatchKey::Encode()     -> (empty)  the schedule, ordered
+//   history   WatchKey::Encode() + '\0' + be64(time) + be32(n) -> HistoryEntry
+//   outbox    be64(seq)                                   -> EventRecord
+//   event_ids event id                                    -> be64(seq)  dedupe of event ids
+//   queue     WatchKey::Encode() + '\0' + be64(seq)       -> (empty)  pending events per document
+//   ready     be64(next_attempt_ms) + be64(seq)           -> (empty)  the head event of each
+//                                                                     document's queue
+//   attempts  be64(seq) + be32(attempt)                   -> AttemptRecord
+//   tokens    token handle                                -> TokenRecord
+//   meta      "schema_version" -> be32, "next_seq" -> be64 (the next outbox seq)
+// The '\0' after a document's key keeps ref "A" from matching the entries of ref "AB".
 //
 // Threads and processes: one Store object per process, used from one thread at a time (the
 // daemon's loop, or a CLI command). Several processes may open the same directory at once: the
@@ -40,7 +41,7 @@ struct TokenRecord {
   int64_t reset_at_ms = 0;      // wall time the API's window resets
   int64_t paused_until_ms = 0;  // after a 429 or 401/403: no polls before this wall time
   int64_t updated_ms = 0;
-  int64_t polls_total = 0;      // polls ever made with this token
+  int64_t polls_total = 0;         // polls ever made with this token
   int64_t rate_limited_total = 0;  // 429s ever received
 };
 
@@ -53,9 +54,9 @@ struct DueWatch {
 // the history line, applied together.
 struct WatchUpdate {
   WatchKey key;
-  uint32_t expected_cycle = 0;   // the update is skipped if the watch moved to another cycle
-  WatchRecord record;            // replaces the stored record; its next_poll_ms reschedules it
-  std::vector<EventRecord> events;        // appended to the outbox (seq assigned here)
+  uint32_t expected_cycle = 0;      // the update is skipped if the watch moved to another cycle
+  WatchRecord record;               // replaces the stored record; its next_poll_ms reschedules it
+  std::vector<EventRecord> events;  // appended to the outbox (seq assigned here)
   std::optional<HistoryEntry> history;
 };
 
@@ -72,9 +73,9 @@ struct StoreCounts {
 class Store {
  public:
   struct Options {
-    std::string dir;                             // created if missing
-    size_t initial_map_bytes = 64ull << 20;      // grown automatically when full
-    size_t max_map_bytes = 1ull << 40;           // growth stops here with ResourceExhausted
+    std::string dir;                         // created if missing
+    size_t initial_map_bytes = 64ull << 20;  // grown automatically when full
+    size_t max_map_bytes = 1ull << 40;       // growth stops here with ResourceExhausted
   };
 
   // Opens (creating if needed) the environment in options.dir. Fails with a Status naming the
@@ -116,10 +117,10 @@ class Store {
   // not appended again (the same change seen twice after a crash).
   Status Apply(const std::vector<WatchUpdate>& updates);
 
-  // Watches whose key starts with `company` (all when empty), optionally one type; in key
-  // order, at most `limit`.
-  Result<std::vector<DueWatch>> ListWatches(const std::string& company,
-                                            std::optional<DocType> type, size_t limit);
+  // The watches of `company` (of every company when empty), optionally of one type only; in
+  // key order, at most `limit`.
+  Result<std::vector<DueWatch>> ListWatches(const std::string& company, std::optional<DocType> type,
+                                            size_t limit);
 
   // A document's history, oldest first.
   Result<std::vector<HistoryEntry>> History(const WatchKey& key);
@@ -137,6 +138,10 @@ class Store {
   // next_attempt_ms; kDelivered and kDead release the document's next event.
   Status RecordAttempt(uint64_t seq, const AttemptRecord& attempt, EventState new_state,
                        int64_t next_attempt_ms);
+
+  // Moves a pending event's next attempt to next_attempt_ms without counting an attempt (its
+  // sink is unknown for now). Events that are not pending are left as they are.
+  Status Reschedule(uint64_t seq, int64_t next_attempt_ms);
 
   Result<EventRecord> GetEvent(uint64_t seq);
   // All events of a document, in outbox order.

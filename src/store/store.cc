@@ -1,0 +1,664 @@
+#include "store/store.h"
+
+#include <array>
+#include <utility>
+
+#include "store/codec.h"
+#include "store/lmdb_env.h"
+
+namespace gatilho {
+namespace {
+
+// Meta values are bare big-endian integers rather than versioned records: the schema version
+// must stay readable by every future build, whatever encodings it uses.
+constexpr char kSchemaVersionName[] = "schema_version";
+constexpr char kNextSeqName[] = "next_seq";
+
+constexpr size_t kMaxHistoryPerDocument = 200;
+
+using Step = LmdbTxn::Step;
+
+bool HasDueEntry(const WatchRecord& record) {
+  return record.next_poll_ms != 0 && record.state != WatchState::kDone;
+}
+
+std::string SeqName(uint64_t seq) {
+  return "seq " + std::to_string(seq);
+}
+
+}  // namespace
+
+struct Store::Impl {
+  std::unique_ptr<LmdbEnv> env;
+  Table watches{"watches"};
+  Table due{"due"};
+  Table history{"history"};
+  Table outbox{"outbox"};
+  Table event_ids{"event_ids"};
+  Table queue{"queue"};
+  Table ready{"ready"};
+  Table attempts{"attempts"};
+  Table tokens{"tokens"};
+  Table meta{"meta"};
+
+  std::array<Table*, 10> AllTables() {
+    return {&watches, &due,   &history,  &outbox, &event_ids,
+            &queue,   &ready, &attempts, &tokens, &meta};
+  }
+
+  // `error` (a decoding failure or a broken index) prefixed with where it was found.
+  Status Corrupt(const Status& error, const Table& table, std::string_view key) const {
+    return error.WithContext("store at " + env->dir() + ", table '" + table.name + "', key " +
+                             std::string(key));
+  }
+
+  // Writes the schema version into a new store; refuses a store of another version.
+  Status CheckSchema(LmdbTxn& txn);
+
+  Result<std::optional<WatchRecord>> ReadWatch(LmdbTxn& txn, const WatchKey& key);
+  // Replaces the record of `key` (old is the stored one, null if none) and moves its `due`
+  // entry accordingly.
+  Status WriteWatch(LmdbTxn& txn, const WatchKey& key, const WatchRecord* old,
+                    const WatchRecord& updated);
+
+  Result<std::optional<EventRecord>> ReadEvent(LmdbTxn& txn, uint64_t seq);
+  // Stores `updated` (old is the stored version, null for a new event) and keeps `queue` and
+  // `ready` true: a pending event is in its document's queue, and exactly the first event of
+  // each queue is in `ready`, at its next_attempt_ms.
+  Status WriteEvent(LmdbTxn& txn, const EventRecord* old, const EventRecord& updated);
+  // The seq of the oldest pending event of `key`, or nullopt.
+  Result<std::optional<uint64_t>> QueueHead(LmdbTxn& txn, const WatchKey& key);
+
+  // Appends `entry` to the history of `key`, dropping the oldest beyond the bound.
+  Status AppendHistory(LmdbTxn& txn, const WatchKey& key, const HistoryEntry& entry);
+
+  Result<uint64_t> ReadNextSeq(LmdbTxn& txn);
+};
+
+Status Store::Impl::CheckSchema(LmdbTxn& txn) {
+  auto found = txn.Get(meta, kSchemaVersionName);
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return txn.Put(meta, kSchemaVersionName, Be32(kSchemaVersion));
+  std::string_view bytes = **found;
+  if (bytes.size() != 4) {
+    return Corrupt(Status::Corruption("expected 4 bytes, found " + std::to_string(bytes.size())),
+                   meta, kSchemaVersionName);
+  }
+  uint32_t version = ReadBe32(bytes);
+  if (version == kSchemaVersion) return Status::Ok();
+  return Status::InvalidArgument(
+      "store at " + env->dir() + " has schema version " + std::to_string(version) +
+      "; this gatilho reads version " + std::to_string(kSchemaVersion) +
+      ": run the gatilho release that wrote it, or set data_dir to another directory");
+}
+
+Result<std::optional<WatchRecord>> Store::Impl::ReadWatch(LmdbTxn& txn, const WatchKey& key) {
+  auto found = txn.Get(watches, key.Encode());
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return std::optional<WatchRecord>();
+  Result<WatchRecord> record = DecodeWatchRecord(**found);
+  if (!record.ok()) return Corrupt(record.status(), watches, key.ToString());
+  return std::optional<WatchRecord>(std::move(*record));
+}
+
+Status Store::Impl::WriteWatch(LmdbTxn& txn, const WatchKey& key, const WatchRecord* old,
+                               const WatchRecord& updated) {
+  if (old != nullptr && HasDueEntry(*old)) {
+    if (Status s = txn.Delete(due, DueKey(old->next_poll_ms, key)); !s.ok()) return s;
+  }
+  if (Status s = txn.Put(watches, key.Encode(), EncodeWatchRecord(updated)); !s.ok()) return s;
+  if (HasDueEntry(updated)) return txn.Put(due, DueKey(updated.next_poll_ms, key), "");
+  return Status::Ok();
+}
+
+Result<std::optional<EventRecord>> Store::Impl::ReadEvent(LmdbTxn& txn, uint64_t seq) {
+  auto found = txn.Get(outbox, Be64(seq));
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return std::optional<EventRecord>();
+  Result<EventRecord> event = DecodeEventRecord(**found);
+  if (!event.ok()) return Corrupt(event.status(), outbox, SeqName(seq));
+  return std::optional<EventRecord>(std::move(*event));
+}
+
+Result<std::optional<uint64_t>> Store::Impl::QueueHead(LmdbTxn& txn, const WatchKey& key) {
+  std::string prefix = DocumentPrefix(key);
+  std::optional<uint64_t> head;
+  Status s = txn.Scan(queue, prefix, [&](std::string_view k, std::string_view) -> Result<Step> {
+    if (!k.starts_with(prefix)) return Step::kStop;
+    if (k.size() != prefix.size() + 8) {
+      return Corrupt(Status::Corruption("queue key has " + std::to_string(k.size()) + " bytes"),
+                     queue, key.ToString());
+    }
+    head = ReadBe64(k.substr(prefix.size()));
+    return Step::kStop;
+  });
+  if (!s.ok()) return s;
+  return head;
+}
+
+Status Store::Impl::WriteEvent(LmdbTxn& txn, const EventRecord* old, const EventRecord& updated) {
+  const WatchKey& key = updated.key;
+  const uint64_t seq = updated.seq;
+  Result<std::optional<uint64_t>> old_head = QueueHead(txn, key);
+  if (!old_head.ok()) return old_head.status();
+
+  if (old != nullptr && old->state == EventState::kPending) {
+    if (Status s = txn.Delete(queue, QueueKey(key, seq)); !s.ok()) return s;
+    // Absent unless the event was its queue's head; deleting nothing is fine.
+    if (Status s = txn.Delete(ready, ReadyKey(old->next_attempt_ms, seq)); !s.ok()) return s;
+  }
+  if (Status s = txn.Put(outbox, Be64(seq), EncodeEventRecord(updated)); !s.ok()) return s;
+  if (updated.state == EventState::kPending) {
+    if (Status s = txn.Put(queue, QueueKey(key, seq), ""); !s.ok()) return s;
+  }
+
+  Result<std::optional<uint64_t>> new_head = QueueHead(txn, key);
+  if (!new_head.ok()) return new_head.status();
+  // An event put back to pending (a redelivery) is older than the current head and takes its
+  // place, so the displaced head must leave `ready`.
+  if (old_head->has_value() && *old_head != *new_head && **old_head != seq) {
+    Result<std::optional<EventRecord>> displaced = ReadEvent(txn, **old_head);
+    if (!displaced.ok()) return displaced.status();
+    if (displaced->has_value()) {
+      Status s = txn.Delete(ready, ReadyKey((*displaced)->next_attempt_ms, **old_head));
+      if (!s.ok()) return s;
+    }
+  }
+  if (!new_head->has_value()) return Status::Ok();
+  Result<std::optional<EventRecord>> head = ReadEvent(txn, **new_head);
+  if (!head.ok()) return head.status();
+  if (!head->has_value()) {
+    return Corrupt(Status::Corruption("the queue names " + SeqName(**new_head) +
+                                      ", which is not in the outbox"),
+                   queue, key.ToString());
+  }
+  return txn.Put(ready, ReadyKey((*head)->next_attempt_ms, **new_head), "");
+}
+
+Status Store::Impl::AppendHistory(LmdbTxn& txn, const WatchKey& key, const HistoryEntry& entry) {
+  std::string prefix = DocumentPrefix(key);
+  std::string same_time = prefix + TimeKey(entry.time_ms);
+  std::vector<std::string> existing;
+  uint32_t n = 0;
+  Status s = txn.Scan(history, prefix, [&](std::string_view k, std::string_view) -> Result<Step> {
+    if (!k.starts_with(prefix)) return Step::kStop;
+    if (k.size() != same_time.size() + 4) {
+      return Corrupt(Status::Corruption("history key has " + std::to_string(k.size()) + " bytes"),
+                     history, key.ToString());
+    }
+    existing.emplace_back(k);
+    if (k.starts_with(same_time)) n = ReadBe32(k.substr(same_time.size())) + 1;
+    return Step::kNext;
+  });
+  if (!s.ok()) return s;
+
+  s = txn.Put(history, HistoryKey(key, entry.time_ms, n), EncodeHistoryEntry(entry));
+  if (!s.ok()) return s;
+  size_t total = existing.size() + 1;
+  for (size_t i = 0; i + kMaxHistoryPerDocument < total; ++i) {
+    if (s = txn.Delete(history, existing[i]); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> Store::Impl::ReadNextSeq(LmdbTxn& txn) {
+  auto found = txn.Get(meta, kNextSeqName);
+  if (!found.ok()) return found.status();
+  // Seq 0 means "not assigned yet" in an EventRecord, so the outbox starts at 1.
+  if (!found->has_value()) return uint64_t{1};
+  if ((*found)->size() != 8) {
+    return Corrupt(
+        Status::Corruption("expected 8 bytes, found " + std::to_string((*found)->size())), meta,
+        kNextSeqName);
+  }
+  return ReadBe64(**found);
+}
+
+// ---- Store -------------------------------------------------------------------------------------
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
+  auto impl = std::make_unique<Impl>();
+  LmdbEnv::Options env_options;
+  env_options.dir = options.dir;
+  env_options.initial_map_bytes = options.initial_map_bytes;
+  env_options.max_map_bytes = options.max_map_bytes;
+  env_options.max_tables = static_cast<unsigned>(impl->AllTables().size());
+  Result<std::unique_ptr<LmdbEnv>> env = LmdbEnv::Open(env_options);
+  if (!env.ok()) return env.status();
+  impl->env = std::move(*env);
+
+  Status s = impl->env->Write([&](LmdbTxn& txn) -> Status {
+    for (Table* table : impl->AllTables()) {
+      if (Status opened = txn.OpenTable(table); !opened.ok()) return opened;
+    }
+    return impl->CheckSchema(txn);
+  });
+  if (!s.ok()) return s;
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+const std::string& Store::dir() const {
+  return impl_->env->dir();
+}
+
+Result<std::vector<Store::AddOutcome>> Store::AddWatches(const std::vector<WatchKey>& keys,
+                                                         int64_t now_ms, int64_t first_poll_ms) {
+  std::vector<AddOutcome> outcomes;
+  Status s = impl_->env->Write([&](LmdbTxn& txn) -> Status {
+    outcomes.clear();
+    for (const WatchKey& key : keys) {
+      Result<std::optional<WatchRecord>> stored = impl_->ReadWatch(txn, key);
+      if (!stored.ok()) return stored.status();
+      const WatchRecord* old = stored->has_value() ? &**stored : nullptr;
+      AddOutcome outcome;
+      if (old != nullptr && old->state != WatchState::kDone) {
+        outcome.cycle = old->cycle;
+        outcomes.push_back(outcome);
+        continue;
+      }
+
+      WatchRecord record;
+      if (old == nullptr) {
+        outcome.created = true;
+        record.created_ms = now_ms;
+      } else {
+        // A new cycle forgets what the last one observed but keeps the watch's own facts.
+        outcome.new_cycle = true;
+        record.cycle = old->cycle + 1;
+        record.created_ms = old->created_ms;
+        record.last_polled_ms = old->last_polled_ms;
+      }
+      record.cycle_started_ms = now_ms;
+      record.next_poll_ms = first_poll_ms;
+      if (Status w = impl_->WriteWatch(txn, key, old, record); !w.ok()) return w;
+      outcome.cycle = record.cycle;
+      outcomes.push_back(outcome);
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return outcomes;
+}
+
+Result<WatchRecord> Store::GetWatch(const WatchKey& key) {
+  std::optional<WatchRecord> record;
+  Status s = impl_->env->Read([&](LmdbTxn& txn) -> Status {
+    Result<std::optional<WatchRecord>> stored = impl_->ReadWatch(txn, key);
+    if (!stored.ok()) return stored.status();
+    record = std::move(*stored);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!record.has_value()) return Status::NotFound("no watch for " + key.ToString());
+  return std::move(*record);
+}
+
+Result<std::vector<DueWatch>> Store::DueWatches(int64_t now_ms, size_t limit) {
+  std::vector<DueWatch> out;
+  if (limit == 0) return out;
+  Impl& impl = *impl_;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    uint64_t now = ReadBe64(TimeKey(now_ms));
+    return txn.Scan(impl.due, "", [&](std::string_view k, std::string_view) -> Result<Step> {
+      std::optional<WatchKey> key =
+          k.size() > 8 ? WatchKey::Decode(k.substr(8)) : std::optional<WatchKey>();
+      if (!key.has_value()) {
+        return impl.Corrupt(Status::Corruption("undecodable due key"), impl.due,
+                            std::to_string(k.size()) + " bytes");
+      }
+      if (ReadBe64(k) > now) return Step::kStop;
+      Result<std::optional<WatchRecord>> record = impl.ReadWatch(txn, *key);
+      if (!record.ok()) return record.status();
+      if (!record->has_value()) {
+        return impl.Corrupt(Status::Corruption("scheduled watch has no record"), impl.due,
+                            key->ToString());
+      }
+      out.push_back(DueWatch{std::move(*key), std::move(**record)});
+      return out.size() < limit ? Step::kNext : Step::kStop;
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::optional<int64_t>> Store::NextDueMs() {
+  std::optional<int64_t> next;
+  Status s = impl_->env->Read([&](LmdbTxn& txn) -> Status {
+    next.reset();
+    return txn.Scan(impl_->due, "", [&](std::string_view k, std::string_view) -> Result<Step> {
+      if (k.size() < 8) {
+        return impl_->Corrupt(Status::Corruption("due key too short"), impl_->due,
+                              std::to_string(k.size()) + " bytes");
+      }
+      next = static_cast<int64_t>(ReadBe64(k));
+      return Step::kStop;
+    });
+  });
+  if (!s.ok()) return s;
+  return next;
+}
+
+Status Store::Apply(const std::vector<WatchUpdate>& updates) {
+  Impl& impl = *impl_;
+  return impl.env->Write([&](LmdbTxn& txn) -> Status {
+    Result<uint64_t> first_seq = impl.ReadNextSeq(txn);
+    if (!first_seq.ok()) return first_seq.status();
+    uint64_t next_seq = *first_seq;
+
+    for (const WatchUpdate& update : updates) {
+      Result<std::optional<WatchRecord>> stored = impl.ReadWatch(txn, update.key);
+      if (!stored.ok()) return stored.status();
+      // The poll was planned for a cycle the watch has since left (the ERP re-submitted the
+      // ref): its conclusions are about a document that is no longer the current one.
+      if (!stored->has_value() || (*stored)->cycle != update.expected_cycle) continue;
+      if (Status s = impl.WriteWatch(txn, update.key, &**stored, update.record); !s.ok()) return s;
+
+      for (const EventRecord& proposed : update.events) {
+        Result<std::optional<std::string_view>> known = txn.Get(impl.event_ids, proposed.id);
+        if (!known.ok()) return known.status();
+        if (known->has_value()) continue;
+        EventRecord event = proposed;
+        event.seq = next_seq++;
+        // The event's document is the one being updated, whatever key the caller left in it.
+        event.key = update.key;
+        if (Status s = txn.Put(impl.event_ids, event.id, Be64(event.seq)); !s.ok()) return s;
+        if (Status s = impl.WriteEvent(txn, nullptr, event); !s.ok()) return s;
+      }
+
+      if (update.history.has_value()) {
+        if (Status s = impl.AppendHistory(txn, update.key, *update.history); !s.ok()) return s;
+      }
+    }
+    if (next_seq == *first_seq) return Status::Ok();
+    return txn.Put(impl.meta, kNextSeqName, Be64(next_seq));
+  });
+}
+
+Result<std::vector<DueWatch>> Store::ListWatches(const std::string& company,
+                                                 std::optional<DocType> type, size_t limit) {
+  std::vector<DueWatch> out;
+  if (limit == 0) return out;
+  // Company ids never contain NUL, so company + '\0' selects exactly one company.
+  std::string prefix;
+  if (!company.empty()) {
+    prefix = company + '\0';
+    if (type.has_value()) {
+      prefix += static_cast<char>(*type);
+      prefix += '\0';
+    }
+  }
+  Impl& impl = *impl_;
+  LmdbTxn::Visitor visit = [&](std::string_view k, std::string_view v) -> Result<Step> {
+    if (!k.starts_with(prefix)) return Step::kStop;
+    std::optional<WatchKey> key = WatchKey::Decode(k);
+    if (!key.has_value()) {
+      return impl.Corrupt(Status::Corruption("undecodable watch key"), impl.watches,
+                          std::to_string(k.size()) + " bytes");
+    }
+    if (type.has_value() && key->type != *type) return Step::kNext;
+    Result<WatchRecord> record = DecodeWatchRecord(v);
+    if (!record.ok()) return impl.Corrupt(record.status(), impl.watches, key->ToString());
+    out.push_back(DueWatch{std::move(*key), std::move(*record)});
+    return out.size() < limit ? Step::kNext : Step::kStop;
+  };
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    return txn.Scan(impl.watches, prefix, visit);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<HistoryEntry>> Store::History(const WatchKey& key) {
+  std::vector<HistoryEntry> out;
+  std::string prefix = DocumentPrefix(key);
+  Impl& impl = *impl_;
+  LmdbTxn::Visitor visit = [&](std::string_view k, std::string_view v) -> Result<Step> {
+    if (!k.starts_with(prefix)) return Step::kStop;
+    Result<HistoryEntry> entry = DecodeHistoryEntry(v);
+    if (!entry.ok()) return impl.Corrupt(entry.status(), impl.history, key.ToString());
+    out.push_back(std::move(*entry));
+    return Step::kNext;
+  };
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    return txn.Scan(impl.history, prefix, visit);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<EventRecord>> Store::ReadyEvents(int64_t now_ms, size_t limit) {
+  std::vector<EventRecord> out;
+  if (limit == 0) return out;
+  Impl& impl = *impl_;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    uint64_t now = ReadBe64(TimeKey(now_ms));
+    return txn.Scan(impl.ready, "", [&](std::string_view k, std::string_view) -> Result<Step> {
+      if (k.size() != 16) {
+        return impl.Corrupt(Status::Corruption("ready key has " + std::to_string(k.size()) +
+                                               " bytes instead of 16"),
+                            impl.ready, "(undecodable)");
+      }
+      if (ReadBe64(k) > now) return Step::kStop;
+      uint64_t seq = ReadBe64(k.substr(8));
+      Result<std::optional<EventRecord>> event = impl.ReadEvent(txn, seq);
+      if (!event.ok()) return event.status();
+      if (!event->has_value()) {
+        return impl.Corrupt(Status::Corruption("ready event is not in the outbox"), impl.ready,
+                            SeqName(seq));
+      }
+      out.push_back(std::move(**event));
+      return out.size() < limit ? Step::kNext : Step::kStop;
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::optional<int64_t>> Store::NextReadyMs() {
+  std::optional<int64_t> next;
+  Status s = impl_->env->Read([&](LmdbTxn& txn) -> Status {
+    next.reset();
+    return txn.Scan(impl_->ready, "", [&](std::string_view k, std::string_view) -> Result<Step> {
+      if (k.size() != 16) {
+        return impl_->Corrupt(Status::Corruption("ready key has " + std::to_string(k.size()) +
+                                                 " bytes instead of 16"),
+                              impl_->ready, "(undecodable)");
+      }
+      next = static_cast<int64_t>(ReadBe64(k));
+      return Step::kStop;
+    });
+  });
+  if (!s.ok()) return s;
+  return next;
+}
+
+Status Store::RecordAttempt(uint64_t seq, const AttemptRecord& attempt, EventState new_state,
+                            int64_t next_attempt_ms) {
+  Impl& impl = *impl_;
+  return impl.env->Write([&](LmdbTxn& txn) -> Status {
+    Result<std::optional<EventRecord>> stored = impl.ReadEvent(txn, seq);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) {
+      return Status::NotFound("event " + SeqName(seq) + " is not in the outbox of the store at " +
+                              impl.env->dir());
+    }
+    // TODO(retention): attempts are kept forever; they should expire with their events.
+    AttemptRecord logged = attempt;
+    logged.event_seq = seq;
+    Status s = txn.Put(impl.attempts, AttemptKey(seq, logged.number), EncodeAttemptRecord(logged));
+    if (!s.ok()) return s;
+
+    EventRecord updated = **stored;
+    updated.attempts = attempt.number;
+    updated.state = new_state;
+    updated.next_attempt_ms = next_attempt_ms;
+    updated.delivered_ms = new_state == EventState::kDelivered ? attempt.time_ms : 0;
+    return impl.WriteEvent(txn, &**stored, updated);
+  });
+}
+
+Status Store::Reschedule(uint64_t seq, int64_t next_attempt_ms) {
+  Impl& impl = *impl_;
+  return impl.env->Write([&](LmdbTxn& txn) -> Status {
+    Result<std::optional<EventRecord>> stored = impl.ReadEvent(txn, seq);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) {
+      return Status::NotFound("event " + SeqName(seq) + " is not in the outbox of the store at " +
+                              impl.env->dir());
+    }
+    if ((*stored)->state != EventState::kPending) return Status::Ok();
+    EventRecord updated = **stored;
+    updated.next_attempt_ms = next_attempt_ms;
+    return impl.WriteEvent(txn, &**stored, updated);
+  });
+}
+
+Result<EventRecord> Store::GetEvent(uint64_t seq) {
+  std::optional<EventRecord> event;
+  Status s = impl_->env->Read([&](LmdbTxn& txn) -> Status {
+    Result<std::optional<EventRecord>> stored = impl_->ReadEvent(txn, seq);
+    if (!stored.ok()) return stored.status();
+    event = std::move(*stored);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!event.has_value()) {
+    return Status::NotFound("event " + SeqName(seq) + " is not in the outbox of the store at " +
+                            impl_->env->dir());
+  }
+  return std::move(*event);
+}
+
+Result<std::vector<EventRecord>> Store::EventsFor(const WatchKey& key) {
+  std::vector<EventRecord> out;
+  Impl& impl = *impl_;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    // TODO(scale): this reads the whole outbox; an index of every event by document (like
+    // `queue`, but keeping delivered and dead events) would make it proportional to the answer.
+    return txn.Scan(impl.outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
+      Result<EventRecord> event = DecodeEventRecord(v);
+      if (!event.ok()) {
+        std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
+        return impl.Corrupt(event.status(), impl.outbox, name);
+      }
+      if (event->key == key) out.push_back(std::move(*event));
+      return Step::kNext;
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<AttemptRecord>> Store::Attempts(uint64_t seq) {
+  std::vector<AttemptRecord> out;
+  std::string prefix = Be64(seq);
+  Impl& impl = *impl_;
+  LmdbTxn::Visitor visit = [&](std::string_view k, std::string_view v) -> Result<Step> {
+    if (!k.starts_with(prefix)) return Step::kStop;
+    Result<AttemptRecord> attempt = DecodeAttemptRecord(v);
+    if (!attempt.ok()) {
+      std::string number = k.size() == 12 ? std::to_string(ReadBe32(k.substr(8))) : "?";
+      return impl.Corrupt(attempt.status(), impl.attempts, SeqName(seq) + " attempt " + number);
+    }
+    out.push_back(std::move(*attempt));
+    return Step::kNext;
+  };
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    return txn.Scan(impl.attempts, prefix, visit);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<TokenRecord> Store::GetToken(const std::string& handle) {
+  std::optional<TokenRecord> token;
+  Impl& impl = *impl_;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    token.reset();
+    auto found = txn.Get(impl.tokens, handle);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) return Status::Ok();
+    Result<TokenRecord> decoded = DecodeTokenRecord(**found);
+    // The handle is a digest of the token, never the token itself, so naming it is safe.
+    if (!decoded.ok()) return impl.Corrupt(decoded.status(), impl.tokens, handle);
+    token = std::move(*decoded);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!token.has_value()) return Status::NotFound("no rate-limit record for token " + handle);
+  return *token;
+}
+
+Status Store::PutToken(const std::string& handle, const TokenRecord& record) {
+  return impl_->env->Write([&](LmdbTxn& txn) -> Status {
+    return txn.Put(impl_->tokens, handle, EncodeTokenRecord(record));
+  });
+}
+
+Result<StoreCounts> Store::Counts() {
+  StoreCounts counts;
+  Impl& impl = *impl_;
+  LmdbTxn::Visitor count_watch = [&](std::string_view k, std::string_view v) -> Result<Step> {
+    Result<WatchRecord> record = DecodeWatchRecord(v);
+    if (!record.ok()) {
+      std::optional<WatchKey> key = WatchKey::Decode(k);
+      return impl.Corrupt(record.status(), impl.watches,
+                          key.has_value() ? key->ToString() : "(undecodable)");
+    }
+    switch (record->state) {
+      case WatchState::kPending:
+        ++counts.watches_pending;
+        break;
+      case WatchState::kFollowing:
+        ++counts.watches_following;
+        break;
+      case WatchState::kDone:
+        ++counts.watches_done;
+        break;
+      case WatchState::kPaused:
+        ++counts.watches_paused;
+        break;
+    }
+    return Step::kNext;
+  };
+  LmdbTxn::Visitor count_event = [&](std::string_view k, std::string_view v) -> Result<Step> {
+    Result<EventRecord> event = DecodeEventRecord(v);
+    if (!event.ok()) {
+      std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
+      return impl.Corrupt(event.status(), impl.outbox, name);
+    }
+    switch (event->state) {
+      case EventState::kPending:
+        ++counts.events_pending;
+        break;
+      case EventState::kDelivered:
+        ++counts.events_delivered;
+        break;
+      case EventState::kDead:
+        ++counts.events_dead;
+        break;
+    }
+    return Step::kNext;
+  };
+  // TODO(scale): counting reads every watch and every event; counters kept in `meta` and
+  // updated by each write would make this O(1).
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    counts = StoreCounts();
+    if (Status watched = txn.Scan(impl.watches, "", count_watch); !watched.ok()) return watched;
+    return txn.Scan(impl.outbox, "", count_event);
+  });
+  if (!s.ok()) return s;
+  return counts;
+}
+
+}  // namespace gatilho
