@@ -1,0 +1,314 @@
+#include "net/http_client.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <thread>
+
+#include "support/loopback_server.h"
+
+namespace gatilho {
+namespace {
+
+using testing::LoopbackServer;
+using Reply = LoopbackServer::Reply;
+using Request = LoopbackServer::Request;
+
+constexpr char kToken[] = "tok-very-secret-9f8e7d";
+
+int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               since)
+      .count();
+}
+
+class HttpClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Result<std::unique_ptr<HttpClient>> created = HttpClient::Create();
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    client_ = std::move(created).value();
+  }
+
+  // Polls until `done` holds or 10 s pass; false on the timeout.
+  bool PollUntil(const std::function<bool()>& done) {
+    auto start = std::chrono::steady_clock::now();
+    while (!done()) {
+      if (ElapsedMs(start) > 10'000) return false;
+      Status polled = client_->Poll(100, nullptr);
+      EXPECT_TRUE(polled.ok()) << polled.ToString();
+    }
+    return true;
+  }
+
+  // Sends `request` and returns its response once the callback has run.
+  HttpResponse Fetch(HttpRequest request) {
+    std::optional<HttpResponse> response;
+    client_->Start(std::move(request), [&](HttpResponse r) { response = std::move(r); });
+    EXPECT_TRUE(PollUntil([&] { return response.has_value(); })) << "no callback in 10 s";
+    return response.value_or(HttpResponse{});
+  }
+
+  HttpResponse Get(const std::string& url) {
+    HttpRequest request;
+    request.url = url;
+    return Fetch(std::move(request));
+  }
+
+  std::unique_ptr<HttpClient> client_;
+};
+
+TEST_F(HttpClientTest, GetReturnsStatusHeadersAndBody) {
+  LoopbackServer server([](const Request&) {
+    return Reply{.status = 203, .headers = {{"X-Rate-Thing", "  42 \t"}}, .body = "hello"};
+  });
+
+  HttpResponse response = Get(server.Url("/v2/nfe/abc?completa=1"));
+
+  EXPECT_EQ(response.error, "");
+  EXPECT_EQ(response.status, 203);
+  EXPECT_EQ(response.Header("x-rate-thing"), "42");
+  EXPECT_EQ(response.body, "hello");
+  ASSERT_EQ(server.requests().size(), 1u);
+  Request seen = server.requests()[0];
+  EXPECT_EQ(seen.method, "GET");
+  EXPECT_EQ(seen.target, "/v2/nfe/abc?completa=1");
+  EXPECT_EQ(seen.Header("user-agent"), "gatilho/" GATILHO_VERSION);
+  EXPECT_EQ(client_->InFlight(), 0u);
+}
+
+TEST_F(HttpClientTest, BasicAuthSendsTokenAsUserWithEmptyPassword) {
+  LoopbackServer server([](const Request&) { return Reply{}; });
+  HttpRequest request;
+  request.url = server.Url("/v2/nfe/1");
+  request.basic_user = "tok-secret-123";
+
+  HttpResponse response = Fetch(std::move(request));
+
+  EXPECT_EQ(response.status, 200);
+  ASSERT_EQ(server.requests().size(), 1u);
+  // base64("tok-secret-123:"): the token as user, a colon, an empty password.
+  EXPECT_EQ(server.requests()[0].Header("authorization"), "Basic dG9rLXNlY3JldC0xMjM6");
+  EXPECT_EQ(server.requests()[0].target.find("tok-secret"), std::string::npos);
+}
+
+TEST_F(HttpClientTest, PostSendsBodyAndHeaders) {
+  LoopbackServer server([](const Request&) { return Reply{.status = 201}; });
+  // Large enough that libcurl would ask for 100-continue, with a NUL to prove byte fidelity.
+  std::string body = std::string("{\"a\":\0\"b\"}", 10) + std::string(1'500'000, 'x');
+  HttpRequest request;
+  request.method = "POST";
+  request.url = server.Url("/hook");
+  request.headers = {{"Content-Type", "application/json"}, {"X-Custom", "yes"}};
+  request.body = body;
+
+  HttpResponse response = Fetch(std::move(request));
+
+  EXPECT_EQ(response.status, 201);
+  ASSERT_EQ(server.requests().size(), 1u);
+  Request seen = server.requests()[0];
+  EXPECT_EQ(seen.method, "POST");
+  EXPECT_TRUE(seen.body == body) << "body differs; size " << seen.body.size();
+  EXPECT_EQ(seen.Header("content-type"), "application/json");
+  EXPECT_EQ(seen.Header("x-custom"), "yes");
+  EXPECT_EQ(seen.Header("expect"), "");
+}
+
+TEST_F(HttpClientTest, OtherMethodsAreSentAsGiven) {
+  LoopbackServer server([](const Request&) { return Reply{.status = 204}; });
+  HttpRequest request;
+  request.method = "DELETE";
+  request.url = server.Url("/v2/nfe/1");
+
+  HttpResponse response = Fetch(std::move(request));
+
+  EXPECT_EQ(response.status, 204);
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].method, "DELETE");
+}
+
+TEST_F(HttpClientTest, ConnectionsAreReused) {
+  LoopbackServer server([](const Request&) { return Reply{.body = "ok"}; });
+
+  for (int i = 0; i < 20; ++i) {
+    HttpResponse response = Get(server.Url("/" + std::to_string(i)));
+    ASSERT_EQ(response.status, 200) << response.error;
+  }
+
+  EXPECT_EQ(server.requests().size(), 20u);
+  EXPECT_EQ(server.connections_accepted(), 1);
+}
+
+TEST_F(HttpClientTest, PollReturnsOnceACallbackHasRun) {
+  LoopbackServer server([](const Request&) { return Reply{.body = "ok"}; });
+  auto start = std::chrono::steady_clock::now();
+
+  for (int i = 0; i < 10; ++i) {
+    bool done = false;
+    HttpRequest request;
+    request.url = server.Url("/");
+    client_->Start(std::move(request), [&](HttpResponse) { done = true; });
+    while (!done && ElapsedMs(start) < 20'000)
+      ASSERT_TRUE(client_->Poll(5'000, nullptr).ok());
+  }
+
+  // Ten answers from loopback take milliseconds; waiting out a timeout once would take 5 s.
+  EXPECT_LT(ElapsedMs(start), 4'000);
+}
+
+TEST_F(HttpClientTest, ManyConcurrentRequestsAllComplete) {
+  LoopbackServer server([](const Request& request) { return Reply{.body = request.target}; });
+  constexpr int kRequests = 200;
+  int completed = 0;
+  int matching = 0;
+
+  for (int i = 0; i < kRequests; ++i) {
+    HttpRequest request;
+    request.url = server.Url("/doc/" + std::to_string(i));
+    std::string expected = "/doc/" + std::to_string(i);
+    client_->Start(std::move(request), [&, expected](HttpResponse response) {
+      ++completed;
+      if (response.status == 200 && response.body == expected) ++matching;
+    });
+  }
+  EXPECT_EQ(client_->InFlight(), static_cast<size_t>(kRequests));
+  ASSERT_TRUE(PollUntil([&] { return completed == kRequests; }));
+
+  EXPECT_EQ(matching, kRequests);
+  EXPECT_EQ(server.requests().size(), static_cast<size_t>(kRequests));
+  EXPECT_LE(server.connections_accepted(), 8);  // Options::max_connections_per_host
+  EXPECT_EQ(client_->InFlight(), 0u);
+}
+
+TEST_F(HttpClientTest, CallbackMayStartAnotherRequest) {
+  LoopbackServer server([](const Request& request) { return Reply{.body = request.target}; });
+  std::optional<HttpResponse> second;
+  HttpRequest first;
+  first.url = server.Url("/first");
+
+  client_->Start(std::move(first), [&](HttpResponse) {
+    HttpRequest next;
+    next.url = server.Url("/second");
+    client_->Start(std::move(next), [&](HttpResponse response) { second = std::move(response); });
+  });
+  ASSERT_TRUE(PollUntil([&] { return second.has_value(); }));
+
+  EXPECT_EQ(second->body, "/second");
+}
+
+TEST_F(HttpClientTest, TotalTimeoutFailsTheRequestWithAnError) {
+  LoopbackServer server([](const Request&) { return Reply{.hang = true}; });
+  HttpRequest request;
+  request.url = server.Url("/slow");
+  request.total_timeout_ms = 300;
+
+  HttpResponse response = Fetch(std::move(request));
+
+  EXPECT_EQ(response.status, 0);
+  EXPECT_NE(response.error, "");
+  EXPECT_GE(response.duration_ms, 250);
+  EXPECT_LT(response.duration_ms, 5'000);
+}
+
+TEST_F(HttpClientTest, ConnectionRefusedIsAnErrorNotACrash) {
+  std::string url;
+  {
+    LoopbackServer gone([](const Request&) { return Reply{}; });
+    url = gone.Url("/");
+  }
+
+  HttpResponse response = Get(url);
+
+  EXPECT_EQ(response.status, 0);
+  EXPECT_NE(response.error, "");
+}
+
+TEST_F(HttpClientTest, OversizedResponseFailsWithAClearError) {
+  LoopbackServer server([](const Request&) { return Reply{.body = std::string(100'000, 'z')}; });
+  HttpRequest request;
+  request.url = server.Url("/big");
+  request.max_response_bytes = 1'000;
+
+  HttpResponse response = Fetch(std::move(request));
+
+  EXPECT_EQ(response.status, 0);
+  EXPECT_EQ(response.error, "response larger than 1000 bytes");
+  EXPECT_EQ(response.body, "");
+}
+
+TEST_F(HttpClientTest, RedirectIsNotFollowed) {
+  LoopbackServer server([](const Request& request) {
+    if (request.target == "/from") return Reply{.status = 302, .headers = {{"Location", "/to"}}};
+    return Reply{.body = "followed"};
+  });
+
+  HttpResponse response = Get(server.Url("/from"));
+
+  EXPECT_EQ(response.status, 302);
+  EXPECT_EQ(response.Header("location"), "/to");
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
+TEST_F(HttpClientTest, ErrorsNeverContainTheToken) {
+  LoopbackServer hanging([](const Request&) { return Reply{.hang = true}; });
+  LoopbackServer dropping([](const Request&) { return Reply{.close_without_reply = true}; });
+  LoopbackServer big([](const Request&) { return Reply{.body = std::string(5'000, 'z')}; });
+  std::string refused_url;
+  {
+    LoopbackServer gone([](const Request&) { return Reply{}; });
+    refused_url = gone.Url("/");
+  }
+  std::vector<std::string> urls = {hanging.Url("/"), dropping.Url("/"), big.Url("/"), refused_url,
+                                   "http://127.0.0.1:notaport/"};
+
+  for (const std::string& url : urls) {
+    HttpRequest request;
+    request.url = url;
+    request.basic_user = kToken;
+    request.total_timeout_ms = 300;
+    request.max_response_bytes = 1'000;
+
+    HttpResponse response = Fetch(std::move(request));
+
+    EXPECT_NE(response.error, "") << url;
+    EXPECT_EQ(response.error.find(kToken), std::string::npos) << response.error;
+  }
+}
+
+TEST_F(HttpClientTest, ExtraFdWakesPoll) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  std::vector<HttpClient::WaitFd> extra = {{.fd = fds[0]}};
+
+  ASSERT_TRUE(client_->Poll(20, &extra).ok());
+  EXPECT_FALSE(extra[0].ready);
+
+  ASSERT_EQ(write(fds[1], "x", 1), 1);
+  auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(client_->Poll(10'000, &extra).ok());
+
+  EXPECT_TRUE(extra[0].ready);
+  EXPECT_LT(ElapsedMs(start), 5'000);
+  close(fds[0]);
+  close(fds[1]);
+}
+
+TEST_F(HttpClientTest, WakeupInterruptsPoll) {
+  auto start = std::chrono::steady_clock::now();
+  std::thread waker([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    client_->Wakeup();
+  });
+
+  Status polled = client_->Poll(10'000, nullptr);
+  waker.join();
+
+  EXPECT_TRUE(polled.ok()) << polled.ToString();
+  EXPECT_LT(ElapsedMs(start), 5'000);
+}
+
+}  // namespace
+}  // namespace gatilho
