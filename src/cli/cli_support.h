@@ -1,0 +1,42 @@
+// Helpers shared by the subcommands: exit codes, loading the configuration and opening the
+// store with messages a person can act on.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "store/store.h"
+
+namespace gatilho::cli {
+
+// Exit statuses of every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // something at run time failed (store, network)
+inline constexpr int kExitUsage = 2;    // bad command line, config file or argument
+
+inline constexpr char kDefaultConfig[] = "/etc/gatilho/gatilho.conf";
+
+// Loads the configuration; on failure prints why to stderr and returns nullopt. *exit_code is
+// set to kExitUsage for errors in the files, kExitFailure for I/O errors.
+std::optional<Config> LoadConfigOrReport(const std::string& path, int* exit_code);
+
+// Opens the store in the config's data_dir; on failure prints why and returns null.
+std::unique_ptr<Store> OpenStoreOrReport(const GlobalConfig& global);
+
+// Parses a subcommand's arguments: the common --config, --help and --log-level plus
+// `options`, with every non-option argument collected into *positional. Returns nullopt when
+// the command should go on, or the exit status when it should stop (help printed: 0; bad
+// arguments: an error printed, 2).
+std::optional<int> ParseCommandLine(const std::vector<std::string>& args, const std::string& usage,
+                                    boost::program_options::options_description options,
+                                    boost::program_options::variables_map* vm,
+                                    std::vector<std::string>* positional);
+
+// Prints "gatilho: <message>" to stderr.
+void PrintError(const std::string& message);
+
+}  // namespace gatilho::cli

@@ -1,0 +1,168 @@
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+
+#include "cli/cli_support.h"
+#include "cli/commands.h"
+#include "core/clock.h"
+
+namespace gatilho::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// Listing more watches than this is a job for `--json` and a script, not for a terminal.
+constexpr size_t kMaxListed = 1000;
+
+std::string FormatTime(int64_t ms) {
+  if (ms == 0) return "-";
+  time_t seconds = static_cast<time_t>(ms / 1000);
+  tm local{};
+  localtime_r(&seconds, &local);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+std::string FormatAgo(int64_t ms, int64_t now) {
+  if (ms == 0) return "-";
+  int64_t delta = (ms - now) / 1000;
+  char text[32];
+  const char* sign = delta < 0 ? "-" : "+";
+  int64_t abs = delta < 0 ? -delta : delta;
+  if (abs < 120) {
+    std::snprintf(text, sizeof(text), "%s%llds", sign, static_cast<long long>(abs));
+  } else if (abs < 7200) {
+    std::snprintf(text, sizeof(text), "%s%lldm", sign, static_cast<long long>(abs / 60));
+  } else {
+    std::snprintf(text, sizeof(text), "%s%lldh", sign, static_cast<long long>(abs / 3600));
+  }
+  return text;
+}
+
+int PrintOverview(Store& store) {
+  Result<StoreCounts> counts = store.Counts();
+  if (!counts.ok()) {
+    PrintError(counts.status().ToString());
+    return kExitFailure;
+  }
+  std::printf("watches: %llu pending, %llu following, %llu done, %llu paused\n",
+              static_cast<unsigned long long>(counts->watches_pending),
+              static_cast<unsigned long long>(counts->watches_following),
+              static_cast<unsigned long long>(counts->watches_done),
+              static_cast<unsigned long long>(counts->watches_paused));
+  std::printf("events:  %llu pending, %llu delivered, %llu dead\n",
+              static_cast<unsigned long long>(counts->events_pending),
+              static_cast<unsigned long long>(counts->events_delivered),
+              static_cast<unsigned long long>(counts->events_dead));
+  return kExitOk;
+}
+
+int PrintCompany(Store& store, const std::string& company, std::optional<DocType> type) {
+  Result<std::vector<DueWatch>> watches = store.ListWatches(company, type, kMaxListed + 1);
+  if (!watches.ok()) {
+    PrintError(watches.status().ToString());
+    return kExitFailure;
+  }
+  int64_t now = SystemClock::Instance().WallMs();
+  std::printf("%-6s %-28s %-10s %-24s %5s %6s %9s\n", "TYPE", "REF", "STATE", "STATUS", "CYCLE",
+              "POLLS", "NEXT POLL");
+  size_t shown = 0;
+  for (const DueWatch& watch : *watches) {
+    if (++shown > kMaxListed) {
+      std::printf("... more than %zu watches; narrow it down with a type\n", kMaxListed);
+      break;
+    }
+    const WatchRecord& r = watch.record;
+    std::string state(WatchStateName(r.state));
+    if (r.error_streak > 0) state += "!";
+    std::printf("%-6s %-28s %-10s %-24s %5u %6u %9s\n",
+                std::string(DocTypeName(watch.key.type)).c_str(), watch.key.ref.c_str(),
+                state.c_str(), r.last_status.empty() ? "-" : r.last_status.c_str(), r.cycle,
+                r.poll_count, FormatAgo(r.next_poll_ms, now).c_str());
+  }
+  if (watches->empty()) std::printf("(no watches)\n");
+  return kExitOk;
+}
+
+int PrintDocument(Store& store, const WatchKey& key) {
+  Result<WatchRecord> record = store.GetWatch(key);
+  if (!record.ok()) {
+    PrintError(record.status().code() == Status::Code::kNotFound
+                   ? key.ToString() + " is not watched"
+                   : record.status().ToString());
+    return kExitFailure;
+  }
+  const WatchRecord& r = *record;
+  std::printf("%s\n  state %s, status %s, cycle %u, %u polls\n", key.ToString().c_str(),
+              std::string(WatchStateName(r.state)).c_str(),
+              r.last_status.empty() ? "-" : r.last_status.c_str(), r.cycle, r.poll_count);
+  std::printf("  watched %s, cycle started %s, ended %s\n", FormatTime(r.created_ms).c_str(),
+              FormatTime(r.cycle_started_ms).c_str(), FormatTime(r.cycle_ended_ms).c_str());
+  std::printf("  last poll %s, next poll %s\n", FormatTime(r.last_polled_ms).c_str(),
+              FormatTime(r.next_poll_ms).c_str());
+
+  Result<std::vector<HistoryEntry>> history = store.History(key);
+  if (history.ok() && !history->empty()) {
+    std::printf("\nhistory:\n");
+    for (const HistoryEntry& h : *history) {
+      std::printf("  %s  cycle %u  %-15s %-24s HTTP %-3d %s\n", FormatTime(h.time_ms).c_str(),
+                  h.cycle, h.outcome.c_str(), h.status.empty() ? "-" : h.status.c_str(),
+                  h.http_status, h.note.c_str());
+    }
+  }
+  Result<std::vector<EventRecord>> events = store.EventsFor(key);
+  if (events.ok() && !events->empty()) {
+    std::printf("\nevents:\n");
+    for (const EventRecord& e : *events) {
+      std::printf("  %s  %-22s %-10s %s  cycle %u, %u attempts\n", FormatTime(e.created_ms).c_str(),
+                  e.type.c_str(), std::string(EventStateName(e.state)).c_str(), e.id.c_str(),
+                  e.cycle, e.attempts);
+      Result<std::vector<AttemptRecord>> attempts = store.Attempts(e.seq);
+      if (!attempts.ok()) continue;
+      for (const AttemptRecord& a : *attempts) {
+        std::string answer = a.http_status != 0 ? "HTTP " + std::to_string(a.http_status) : a.error;
+        std::printf("      #%u %s  %s  %lld ms  %s\n", a.number, FormatTime(a.time_ms).c_str(),
+                    answer.c_str(), static_cast<long long>(a.duration_ms), a.sink.c_str());
+      }
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int StatusCommand(const std::vector<std::string>& args) {
+  const std::string usage = "usage: gatilho status --config FILE [COMPANY [TYPE [REF]]]";
+  po::variables_map vm;
+  std::vector<std::string> positional;
+  if (auto exit_code =
+          ParseCommandLine(args, usage, po::options_description("options"), &vm, &positional)) {
+    return *exit_code;
+  }
+  if (positional.size() > 3) {
+    PrintError("too many arguments\n" + usage);
+    return kExitUsage;
+  }
+  int exit_code = kExitOk;
+  std::optional<Config> config = LoadConfigOrReport(vm["config"].as<std::string>(), &exit_code);
+  if (!config) return exit_code;
+  std::optional<DocType> type;
+  if (positional.size() >= 2) {
+    type = ParseDocType(positional[1]);
+    if (!type) {
+      PrintError("unknown document type '" + positional[1] + "'; use one of " +
+                 std::string(DocTypeNames()));
+      return kExitUsage;
+    }
+  }
+  std::unique_ptr<Store> store = OpenStoreOrReport(config->global);
+  if (!store) return kExitFailure;
+  if (positional.empty()) return PrintOverview(*store);
+  if (positional.size() == 3)
+    return PrintDocument(*store, WatchKey{positional[0], *type, positional[2]});
+  return PrintCompany(*store, positional[0], type);
+}
+
+}  // namespace gatilho::cli

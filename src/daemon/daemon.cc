@@ -1,0 +1,195 @@
+#include "daemon/daemon.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <system_error>
+#include <thread>
+
+namespace gatilho {
+
+namespace {
+
+// After a store error the loop waits this long before trying again, so a full disk is not
+// hammered, and an operator has time to read the error line.
+constexpr int64_t kStoreRetryMs = 5'000;
+
+std::map<std::string, WebhookTarget> WebhookTargets(const Config& config) {
+  std::map<std::string, WebhookTarget> targets;
+  for (const auto& [id, company] : config.companies) {
+    WebhookTarget target;
+    target.url = company.webhook.url;
+    target.secrets = company.webhook.secrets;
+    target.authorization = company.webhook.authorization;
+    target.authorization_header = company.webhook.authorization_header;
+    target.timeout_ms = int64_t{config.global.delivery_timeout_seconds} * 1000;
+    targets.emplace(id, std::move(target));
+  }
+  return targets;
+}
+
+}  // namespace
+
+void Daemon::BlockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // A webhook receiver closing its socket mid-write must not kill the daemon.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& store, HttpClient& http,
+                                               const Clock& clock, Options options) {
+  Poller::Options poller_options;
+  poller_options.max_in_flight = static_cast<size_t>(std::max(1, config.global.poll_concurrency));
+  poller_options.budget_share = config.global.budget_share;
+  auto poller = std::make_unique<Poller>(store, http, clock, config.companies,
+                                         PollPolicy::Defaults(), poller_options);
+
+  Dispatcher::Options dispatch_options;
+  dispatch_options.retry.horizon_ms = int64_t{config.global.retry_horizon_hours} * 3600 * 1000;
+  Result<std::unique_ptr<Dispatcher>> dispatcher =
+      Dispatcher::Create(store, http, clock, WebhookTargets(config), dispatch_options);
+  if (!dispatcher.ok()) return dispatcher.status();
+
+  Result<std::unique_ptr<ChangeNotifier>> notifier = ChangeNotifier::Listen(store.dir());
+  if (!notifier.ok()) return notifier.status();
+
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  int signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) {
+    return Status::IoError("signalfd: " + std::system_category().message(errno));
+  }
+  return std::unique_ptr<Daemon>(new Daemon(config, store, http, clock, options, std::move(poller),
+                                            std::move(*dispatcher), std::move(*notifier),
+                                            signal_fd));
+}
+
+Daemon::Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock,
+               Options options, std::unique_ptr<Poller> poller,
+               std::unique_ptr<Dispatcher> dispatcher, std::unique_ptr<ChangeNotifier> notifier,
+               int signal_fd)
+    : config_(config),
+      store_(store),
+      http_(http),
+      clock_(clock),
+      options_(options),
+      poller_(std::move(poller)),
+      dispatcher_(std::move(dispatcher)),
+      notifier_(std::move(notifier)),
+      signal_fd_(signal_fd) {}
+
+Daemon::~Daemon() {
+  close(signal_fd_);
+}
+
+Result<int64_t> Daemon::Turn(bool start_new_work) {
+  Status s = poller_->Flush();
+  if (!s.ok()) return s;
+  int64_t now = clock_.WallMs();
+  int64_t wake_at = now + options_.max_sleep_ms;
+  if (!start_new_work) return wake_at;
+
+  s = poller_->Pump();
+  if (!s.ok()) return s;
+  s = dispatcher_->Pump();
+  if (!s.ok()) return s;
+
+  Result<std::optional<int64_t>> next_poll = poller_->NextWakeMs();
+  if (!next_poll.ok()) return next_poll.status();
+  if (next_poll->has_value()) wake_at = std::min(wake_at, **next_poll);
+  Result<std::optional<int64_t>> next_delivery = dispatcher_->NextWakeMs();
+  if (!next_delivery.ok()) return next_delivery.status();
+  if (next_delivery->has_value()) wake_at = std::min(wake_at, **next_delivery);
+  return wake_at;
+}
+
+Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested) {
+  int64_t timeout = std::clamp<int64_t>(wake_at_ms - clock_.WallMs(), 0, options_.max_sleep_ms);
+  std::vector<HttpClient::WaitFd> fds = {{signal_fd_, false}, {notifier_->fd(), false}};
+  Status s = http_.Poll(static_cast<int>(timeout), &fds);
+  if (!s.ok()) return s;
+  if (fds[0].ready) {
+    signalfd_siginfo info;
+    while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+      if (info.ssi_signo == SIGHUP) {
+        // TODO(reload): re-read the company files on SIGHUP; until then say so plainly.
+        spdlog::warn(
+            "SIGHUP received: reloading company files is not supported yet; restart "
+            "gatilho to apply config changes");
+        continue;
+      }
+      spdlog::info("signal {} received: finishing requests in flight, then stopping",
+                   static_cast<int>(info.ssi_signo));
+      *stop_requested = true;
+    }
+  }
+  if (fds[1].ready && notifier_->Drain()) spdlog::debug("the store changed; re-reading");
+  return Status::Ok();
+}
+
+Status Daemon::Drain() {
+  int64_t deadline = clock_.MonotonicMs() + options_.drain_ms;
+  while (http_.InFlight() > 0 && clock_.MonotonicMs() < deadline) {
+    Status s = http_.Poll(100, nullptr);
+    if (!s.ok()) return s;
+  }
+  Status s = poller_->Flush();
+  if (!s.ok()) return s;
+  if (http_.InFlight() > 0) {
+    spdlog::warn(
+        "abandoned {} requests still in flight after {} ms; they will be repeated on "
+        "the next start",
+        http_.InFlight(), options_.drain_ms);
+  }
+  return Status::Ok();
+}
+
+Status Daemon::Run() {
+  spdlog::info("gatilho {} started: {} companies, store {}, {}", GATILHO_VERSION,
+               config_.companies.size(), store_.dir(), options_.once ? "one pass" : "daemon");
+  int64_t once_deadline = clock_.MonotonicMs() + options_.once_deadline_ms;
+  bool stop = false;
+  while (!stop) {
+    Result<int64_t> wake_at = Turn(/*start_new_work=*/true);
+    if (!wake_at.ok()) {
+      spdlog::error("store error: {}; retrying in {} s. Check the disk and the permissions of {}",
+                    wake_at.status().ToString(), kStoreRetryMs / 1000, store_.dir());
+      if (options_.once) return wake_at.status();
+      Status s = Wait(clock_.WallMs() + kStoreRetryMs, &stop);
+      if (!s.ok()) return s;
+      continue;
+    }
+    if (options_.once) {
+      bool idle = http_.InFlight() == 0 && poller_->unflushed() == 0 && *wake_at > clock_.WallMs();
+      if (idle) break;
+      if (clock_.MonotonicMs() >= once_deadline) {
+        spdlog::warn("one-pass run reached its {} s limit with work left; the next run goes on",
+                     options_.once_deadline_ms / 1000);
+        break;
+      }
+    }
+    Status s = Wait(*wake_at, &stop);
+    if (!s.ok()) return s;
+  }
+  Status s = Drain();
+  summary_.polls = poller_->counters();
+  summary_.deliveries = dispatcher_->counters();
+  spdlog::info("gatilho stopped: {} polls, {} events, {} delivered, {} delivery failures, {} dead",
+               summary_.polls.polls, summary_.polls.events, summary_.deliveries.delivered,
+               summary_.deliveries.failed_attempts, summary_.deliveries.dead);
+  return s;
+}
+
+}  // namespace gatilho

@@ -1,0 +1,85 @@
+// Daemon: the event loop that wires the store, the poller and the dispatcher together.
+//
+// One thread does everything. Each turn of the loop: start the polls that are due and have
+// credit, start the deliveries that are due, then sleep in HttpClient::Poll() until an answer
+// arrives, the next poll or delivery falls due, a `gatilho watch` rewrites the wake file, or a
+// signal comes. Answers are gathered during the sleep and committed to the store in one
+// transaction when it ends; only then are their events handed to the dispatcher.
+//
+// Stopping: SIGTERM or SIGINT ends the loop. No new poll or delivery starts; transfers in flight
+// get up to Options::drain_ms to finish and their results are committed; whatever is still in
+// flight then is abandoned, which is safe because nothing was committed for it (a poll is
+// repeated, a delivery is retried with the same webhook-id).
+//
+// --once: the loop ends instead of sleeping once nothing is due now and nothing is in flight,
+// or after Options::once_deadline_ms.
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <memory>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "daemon/change_notifier.h"
+#include "daemon/poller.h"
+#include "delivery/dispatcher.h"
+#include "net/http_client.h"
+#include "store/store.h"
+
+namespace gatilho {
+
+class Daemon {
+ public:
+  struct Options {
+    bool once = false;
+    int64_t once_deadline_ms = 5 * 60 * 1000;
+    int64_t drain_ms = 10'000;
+    int64_t max_sleep_ms = 60'000;  // re-read the schedule at least this often
+  };
+
+  struct Summary {
+    Poller::Counters polls;
+    Dispatcher::Counters deliveries;
+  };
+
+  // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread so they are read from a signalfd;
+  // call it in main() before any thread starts (libcurl may start resolver threads).
+  static void BlockSignals();
+
+  // `config`, `store`, `http` and `clock` must outlive the daemon.
+  static Result<std::unique_ptr<Daemon>> Create(const Config& config, Store& store,
+                                                HttpClient& http, const Clock& clock,
+                                                Options options);
+  ~Daemon();
+
+  // Runs until a stop signal (or, with once, until the pass is over). Returns an error when the
+  // store fails in a way that retrying cannot fix.
+  Status Run();
+
+  const Summary& summary() const { return summary_; }
+
+ private:
+  Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock, Options options,
+         std::unique_ptr<Poller> poller, std::unique_ptr<Dispatcher> dispatcher,
+         std::unique_ptr<ChangeNotifier> notifier, int signal_fd);
+
+  // One pass over the work that is due; returns the wall time to wake at.
+  Result<int64_t> Turn(bool start_new_work);
+  // Sleeps until `wake_at_ms` or an event; returns whether a stop signal arrived.
+  Status Wait(int64_t wake_at_ms, bool* stop_requested);
+  Status Drain();
+
+  const Config& config_;
+  Store& store_;
+  HttpClient& http_;
+  const Clock& clock_;
+  Options options_;
+  std::unique_ptr<Poller> poller_;
+  std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<ChangeNotifier> notifier_;
+  int signal_fd_;
+  Summary summary_;
+};
+
+}  // namespace gatilho

@@ -1,0 +1,100 @@
+// Poller: turns due watches into API polls and poll answers into committed state and events.
+//
+// Each Pump() reads the earliest due watches from the store, lets the planner pick those whose
+// token still has credit, and starts a GET for each on the shared HttpClient. Each answer is fed
+// to its token's budget (rate-limit headers, 429s) and to the observer, which decides the
+// watch's next state, its next poll and the events the change justifies. Flush() then writes
+// all decisions gathered since the last Flush() in one store transaction; nothing is announced
+// (logged as an event, delivered) before that commit.
+//
+// Threads: the daemon's loop thread only, including the HttpClient callbacks.
+// Lifetime: must outlive the transfers it started.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "core/clock.h"
+#include "fiscal/observer.h"
+#include "net/http_client.h"
+#include "schedule/planner.h"
+#include "schedule/poll_policy.h"
+#include "schedule/token_budget.h"
+#include "store/store.h"
+
+namespace gatilho {
+
+class Poller {
+ public:
+  struct Options {
+    size_t max_in_flight = 16;
+    size_t batch = 256;  // due watches read from the store per Pump()
+    double budget_share = 0.8;
+    int64_t request_timeout_ms = 20'000;
+  };
+
+  struct Counters {
+    uint64_t polls = 0;
+    uint64_t events = 0;
+    uint64_t rate_limited = 0;
+    uint64_t failed = 0;
+  };
+
+  // `companies` must outlive the poller.
+  Poller(Store& store, HttpClient& http, const Clock& clock,
+         const std::map<std::string, CompanyConfig>& companies, PollPolicy policy, Options options);
+
+  // Starts polls for due watches, within each token's budget and max_in_flight.
+  Status Pump();
+
+  // Commits the decisions of every answer received since the last Flush(), in one transaction.
+  Status Flush();
+
+  // The earliest wall time at which Pump() could start a poll, or nullopt when nothing is
+  // scheduled. Accounts for polls in flight and for tokens waiting for credit.
+  Result<std::optional<int64_t>> NextWakeMs();
+
+  // Whether a poll could start right now (something due, with credit).
+  bool HasWorkNow();
+
+  size_t in_flight() const { return in_flight_.size(); }
+  size_t unflushed() const { return decided_.size(); }
+  const Counters& counters() const { return counters_; }
+
+ private:
+  struct Decided {
+    WatchUpdate update;
+    std::vector<std::string> event_notes;  // for the log lines written after the commit
+    std::string previous_status;
+  };
+
+  void OnAnswer(const DueWatch& due, const CompanyConfig& company, const HttpResponse& response);
+  TokenBudget& BudgetFor(const std::string& handle);
+  // The wall time before which `company` must not be polled (credentials refused), or 0.
+  int64_t CompanyPausedUntil(const std::string& company) const;
+
+  Store& store_;
+  HttpClient& http_;
+  const Clock& clock_;
+  const std::map<std::string, CompanyConfig>& companies_;
+  std::map<std::string, std::string> token_handles_;  // company id -> SecretHandle(token)
+  std::map<std::string, EventFilter> filters_;        // company id -> enabled events
+  PollPolicy policy_;
+  Observer observer_;
+  Planner planner_;
+  Options options_;
+  std::map<std::string, TokenBudget> budgets_;  // by token handle
+  std::map<std::string, int64_t> company_paused_until_;
+  std::set<std::string> warned_companies_;
+  std::set<std::string> in_flight_;  // encoded watch keys
+  std::vector<Decided> decided_;
+  bool starved_ = false;  // the last Pump() left due polls waiting for credit
+  Counters counters_;
+};
+
+}  // namespace gatilho
