@@ -128,6 +128,9 @@ int WatchCommand(const std::vector<std::string>& args) {
       } else if (outcome.new_cycle) {
         what = "watching again";
         ++cycled;
+      } else if (outcome.polled_sooner) {
+        what = "already watched, polling again now";
+        ++unchanged;
       } else {
         ++unchanged;
       }

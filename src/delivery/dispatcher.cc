@@ -66,17 +66,15 @@ Status Dispatcher::Pump() {
     const Endpoint& target = endpoint->second;
     HttpRequest request = BuildWebhookRequest(event, target.target, &target.signer, now);
     in_flight_.insert(event.seq);
-    int64_t started = clock_.MonotonicMs();
     std::string url = target.target.url;
-    http_.Start(std::move(request),
-                [this, event = std::move(event), url, started](HttpResponse response) {
-                  Finish(event, url, started, response);
-                });
+    http_.Start(std::move(request), [this, event = std::move(event), url](HttpResponse response) {
+      Finish(event, url, response);
+    });
   }
   return Status::Ok();
 }
 
-void Dispatcher::Finish(const EventRecord& event, const std::string& url, int64_t started_ms,
+void Dispatcher::Finish(const EventRecord& event, const std::string& url,
                         const HttpResponse& response) {
   in_flight_.erase(event.seq);
   int64_t now = clock_.WallMs();
@@ -87,7 +85,10 @@ void Dispatcher::Finish(const EventRecord& event, const std::string& url, int64_
   attempt.sink = url;
   attempt.http_status = response.status;
   attempt.error = response.error;
-  attempt.duration_ms = std::max<int64_t>(0, clock_.MonotonicMs() - started_ms);
+  // The round trip is measured by the transport, not with clock_: the clock is for decisions,
+  // and under a virtual clock (tests, replays) its difference says nothing about how long the
+  // ERP took to answer (it was always 0, or the size of an unrelated jump).
+  attempt.duration_ms = std::max<int64_t>(0, response.duration_ms);
   attempt.response_excerpt = ResponseExcerpt(response.body);
 
   EventState next_state = EventState::kDelivered;
@@ -98,7 +99,16 @@ void Dispatcher::Finish(const EventRecord& event, const std::string& url, int64_
                  event.type, event.id, url, attempt.duration_ms, attempt.number);
   } else {
     ++counters_.failed_attempts;
-    std::optional<int64_t> retry_at = retry_.Next(attempt.number, event.created_ms, now, event.seq);
+    // The horizon runs from the event's first attempt, as RetrySchedule expects, not from its
+    // creation: an event that waited behind an earlier event of its document (or for its
+    // company's config, or for the daemon to start) was otherwise dead-lettered at its first
+    // failure, without ever being retried.
+    int64_t first_attempt_ms = now;
+    if (event.attempts > 0) {
+      Result<std::vector<AttemptRecord>> past = store_.Attempts(event.seq);
+      first_attempt_ms = past.ok() && !past->empty() ? past->front().time_ms : event.created_ms;
+    }
+    std::optional<int64_t> retry_at = retry_.Next(attempt.number, first_attempt_ms, now, event.seq);
     if (retry_at) {
       next_state = EventState::kPending;
       next_attempt = *retry_at;

@@ -68,8 +68,7 @@ class Dispatcher {
   Dispatcher(Store& store, HttpClient& http, const Clock& clock,
              std::map<std::string, Endpoint> endpoints, Options options);
 
-  void Finish(const EventRecord& event, const std::string& url, int64_t started_ms,
-              const HttpResponse& response);
+  void Finish(const EventRecord& event, const std::string& url, const HttpResponse& response);
 
   Store& store_;
   HttpClient& http_;

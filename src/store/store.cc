@@ -257,6 +257,14 @@ Result<std::vector<Store::AddOutcome>> Store::AddWatches(const std::vector<Watch
       AddOutcome outcome;
       if (old != nullptr && old->state != WatchState::kDone) {
         outcome.cycle = old->cycle;
+        // Watching a watched document again is the ERP saying "look now" (it may have just
+        // cancelled or corrected it), so an earlier first poll wins over the schedule.
+        if (old->next_poll_ms == 0 || first_poll_ms < old->next_poll_ms) {
+          WatchRecord sooner = *old;
+          sooner.next_poll_ms = first_poll_ms;
+          if (Status w = impl_->WriteWatch(txn, key, old, sooner); !w.ok()) return w;
+          outcome.polled_sooner = true;
+        }
         outcomes.push_back(outcome);
         continue;
       }

@@ -95,12 +95,14 @@ class Store {
   struct AddOutcome {
     bool created = false;    // no watch existed for the key
     bool new_cycle = false;  // the watch existed, its cycle had ended, and a new one started
+    bool polled_sooner = false;  // a watch in its cycle moved its next poll to first_poll_ms
     uint32_t cycle = 1;      // the cycle the watch is in after the call
   };
 
   // Registers each key in one transaction. A new key starts cycle 1, pending, first polled at
   // first_poll_ms. A key whose watch is kDone starts its next cycle the same way (the ERP
-  // re-submitted the ref). A key that is pending, following or paused is left as it is.
+  // re-submitted the ref). A key that is pending, following or paused keeps its cycle and state;
+  // only its next poll moves to first_poll_ms when that is sooner.
   Result<std::vector<AddOutcome>> AddWatches(const std::vector<WatchKey>& keys, int64_t now_ms,
                                              int64_t first_poll_ms);
 

@@ -238,7 +238,7 @@ TEST_F(StoreTest, DoneWatchHasNoDueEntryAndRewatchStartsNewCycle) {
   EXPECT_EQ(*next, kNow + 2000);
 }
 
-TEST_F(StoreTest, RewatchOfPendingWatchChangesNothing) {
+TEST_F(StoreTest, RewatchOfPendingWatchKeepsItsCycleAndLaterPoll) {
   WatchRecord record = Add(key_, kNow + 100);
   record.poll_count = 3;
   record.next_poll_ms = kNow + 700;
@@ -248,6 +248,7 @@ TEST_F(StoreTest, RewatchOfPendingWatchChangesNothing) {
   ASSERT_TRUE(added.ok());
   EXPECT_FALSE((*added)[0].created);
   EXPECT_FALSE((*added)[0].new_cycle);
+  EXPECT_FALSE((*added)[0].polled_sooner);
   EXPECT_EQ((*added)[0].cycle, 1u);
 
   auto got = store_->GetWatch(key_);
@@ -753,6 +754,35 @@ TEST_F(StoreTest, RescheduleMovesAPendingEventWithoutCountingAnAttempt) {
   ASSERT_EQ(later->size(), 1u);
   EXPECT_EQ(later->front().attempts, 0u);
   EXPECT_EQ(later->front().next_attempt_ms, kNow + 60'000);
+}
+
+}  // namespace
+}  // namespace gatilho
+
+namespace gatilho {
+namespace {
+
+TEST_F(StoreTest, RewatchOfFollowedWatchBringsItsNextPollForward) {
+  WatchRecord record = Add(key_);
+  record.state = WatchState::kFollowing;
+  record.last_status = "autorizado";
+  record.next_poll_ms = kNow + 30 * 60'000;
+  ASSERT_TRUE(store_->Apply({UpdateWithEvents(key_, record, {})}).ok());
+
+  auto added = store_->AddWatches({key_}, kNow + 1'000, kNow + 2'000);
+  ASSERT_TRUE(added.ok());
+  EXPECT_TRUE((*added)[0].polled_sooner);
+  EXPECT_FALSE((*added)[0].new_cycle);
+
+  auto got = store_->GetWatch(key_);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->state, WatchState::kFollowing);
+  EXPECT_EQ(got->last_status, "autorizado");
+  EXPECT_EQ(got->next_poll_ms, kNow + 2'000);
+  auto due = store_->DueWatches(kNow + 2'000, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ(due->front().record.next_poll_ms, kNow + 2'000);
 }
 
 }  // namespace

@@ -1,0 +1,462 @@
+#include "daemon/poller.h"
+
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/digest.h"
+#include "support/loopback_server.h"
+#include "support/temp_dir.h"
+
+namespace gatilho {
+namespace {
+
+using ::gatilho::testing::LoopbackServer;
+using ::gatilho::testing::TempDir;
+
+constexpr int64_t kSecond = 1000;
+constexpr int64_t kMinute = 60 * kSecond;
+
+constexpr char kAutorizado[] =
+    R"({"cnpj_emitente":"07504505000132","ref":"R1","status":"autorizado",)"
+    R"("status_sefaz":"100","mensagem_sefaz":"Autorizado o uso da NF-e",)"
+    R"("chave_nfe":"NFe41190607504505000132550010000000011000000019","numero":"1","serie":"1"})";
+
+std::string Base64(std::string_view bytes) {
+  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
+  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(written));
+  return out;
+}
+
+// The Authorization header the API expects for `token`: Basic with an empty password.
+std::string BasicAuth(const std::string& token) {
+  return "Basic " + Base64(token + ":");
+}
+
+LoopbackServer::Reply Autorizado() {
+  return LoopbackServer::Reply{
+      .status = 200, .headers = {{"Content-Type", "application/json"}}, .body = kAutorizado};
+}
+
+class PollerTest : public ::testing::Test {
+ protected:
+  PollerTest()
+      : server_([this](const LoopbackServer::Request& request) { return Answer(request); }) {}
+
+  void SetUp() override {
+    Store::Options store_options;
+    store_options.dir = dir_.Sub("data");
+    Result<std::unique_ptr<Store>> store = Store::Open(store_options);
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    store_ = std::move(*store);
+    Result<std::unique_ptr<HttpClient>> http = HttpClient::Create();
+    ASSERT_TRUE(http.ok()) << http.status().ToString();
+    http_ = std::move(*http);
+  }
+
+  // Replaces how the fiscal API answers; the default is the autorizado consult body.
+  void SetAnswer(LoopbackServer::Handler handler) {
+    std::lock_guard lock(mu_);
+    handler_ = std::move(handler);
+  }
+
+  LoopbackServer::Reply Answer(const LoopbackServer::Request& request) {
+    std::lock_guard lock(mu_);
+    if (handler_) return handler_(request);
+    return Autorizado();
+  }
+
+  void AddCompany(const std::string& id, const std::string& token) {
+    CompanyConfig company;
+    company.id = id;
+    company.cnpj = "07504505000132";
+    company.token = token;
+    company.base_url = server_.Url("");
+    company.types = {kAllDocTypes.begin(), kAllDocTypes.end()};
+    company.webhook.url = server_.Url("/hook");
+    company.source_file = "/etc/gatilho/companies/" + id + ".conf";
+    companies_[id] = company;
+  }
+
+  Poller& MakePoller(Poller::Options options = {}) {
+    poller_ = std::make_unique<Poller>(*store_, *http_, clock_, companies_, PollPolicy::Defaults(),
+                                       options);
+    return *poller_;
+  }
+
+  // Registers `refs` of `company` as NF-e watches whose first poll is `first_poll_in_ms` from
+  // now.
+  void Watch(const std::string& company, const std::vector<std::string>& refs,
+             int64_t first_poll_in_ms = 0) {
+    std::vector<WatchKey> keys;
+    for (const std::string& ref : refs)
+      keys.push_back(WatchKey{company, DocType::kNfe, ref});
+    const int64_t now = clock_.WallMs();
+    Result<std::vector<Store::AddOutcome>> added =
+        store_->AddWatches(keys, now, now + first_poll_in_ms);
+    ASSERT_TRUE(added.ok()) << added.status().ToString();
+  }
+
+  static std::vector<std::string> Refs(const std::string& prefix, int count) {
+    std::vector<std::string> refs;
+    for (int i = 0; i < count; ++i)
+      refs.push_back(prefix + std::to_string(i));
+    return refs;
+  }
+
+  WatchRecord GetWatch(const std::string& company, const std::string& ref) {
+    Result<WatchRecord> record = store_->GetWatch(WatchKey{company, DocType::kNfe, ref});
+    EXPECT_TRUE(record.ok()) << record.status().ToString();
+    return record.ok() ? *record : WatchRecord{};
+  }
+
+  std::vector<EventRecord> EventsOf(const std::string& company, const std::string& ref) {
+    Result<std::vector<EventRecord>> events =
+        store_->EventsFor(WatchKey{company, DocType::kNfe, ref});
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    return events.ok() ? *events : std::vector<EventRecord>{};
+  }
+
+  // Starts the polls that are due, returning how many went out.
+  size_t Pump() {
+    Status s = poller_->Pump();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return http_->InFlight();
+  }
+
+  // Runs the real HTTP exchanges in flight to completion, bounded by a real-time deadline.
+  void RunHttp() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+    while (http_->InFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
+      Status s = http_->Poll(50, nullptr);
+      EXPECT_TRUE(s.ok()) << s.ToString();
+    }
+    EXPECT_EQ(http_->InFlight(), 0u) << "polls did not finish in time";
+    EXPECT_EQ(poller_->in_flight(), 0u);
+  }
+
+  void Flush() {
+    Status s = poller_->Flush();
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  }
+
+  // One turn of the daemon's loop: start due polls, receive their answers, commit. Returns how
+  // many polls it started.
+  size_t Turn() {
+    size_t started = Pump();
+    RunHttp();
+    Flush();
+    return started;
+  }
+
+  // Turns until one starts no poll (the budget or the schedule holds the rest back), without
+  // moving the clock. Returns how many polls went out in all.
+  size_t TurnUntilQuiet() {
+    size_t total = 0;
+    for (int i = 0; i < 100; ++i) {
+      size_t started = Turn();
+      if (started == 0) return total;
+      total += started;
+    }
+    ADD_FAILURE() << "the poller never stopped starting polls";
+    return total;
+  }
+
+  // How many requests the API received with `token`.
+  size_t RequestsWith(const std::string& token) const {
+    size_t count = 0;
+    for (const LoopbackServer::Request& request : server_.requests()) {
+      if (request.Header("authorization") == BasicAuth(token)) ++count;
+    }
+    return count;
+  }
+
+  std::mutex mu_;
+  LoopbackServer::Handler handler_;  // GUARDED_BY(mu_)
+  LoopbackServer server_;
+  TempDir dir_;
+  VirtualClock clock_;
+  std::unique_ptr<Store> store_;
+  std::map<std::string, CompanyConfig> companies_;
+  std::unique_ptr<Poller> poller_;
+  // Declared last so it is destroyed first: the poller must outlive its transfers.
+  std::unique_ptr<HttpClient> http_;
+};
+
+TEST_F(PollerTest, PollsDueWatchWithBasicAuthAndCommitsTheEvent) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+
+  EXPECT_EQ(Turn(), 1u);
+
+  std::vector<LoopbackServer::Request> requests = server_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].method, "GET");
+  EXPECT_EQ(requests[0].target, "/v2/nfe/R1");
+  EXPECT_EQ(requests[0].Header("authorization"), BasicAuth("tok-acme"));
+  std::vector<EventRecord> events = EventsOf("acme", "R1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, "autorizado");
+  EXPECT_EQ(events[0].payload, kAutorizado);
+  EXPECT_EQ(events[0].state, EventState::kPending);
+  EXPECT_EQ(events[0].next_attempt_ms, clock_.WallMs());
+  const WatchRecord watch = GetWatch("acme", "R1");
+  EXPECT_EQ(watch.state, WatchState::kFollowing);
+  EXPECT_EQ(watch.last_status, "autorizado");
+  EXPECT_EQ(watch.poll_count, 1u);
+  EXPECT_GT(watch.next_poll_ms, clock_.WallMs());
+  EXPECT_EQ(poller_->counters().polls, 1u);
+  EXPECT_EQ(poller_->counters().events, 1u);
+}
+
+TEST_F(PollerTest, NothingIsCommittedBeforeFlush) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+
+  EXPECT_EQ(Pump(), 1u);
+  RunHttp();
+
+  ASSERT_EQ(server_.requests().size(), 1u);
+  EXPECT_EQ(poller_->unflushed(), 1u);
+  EXPECT_TRUE(EventsOf("acme", "R1").empty());
+  WatchRecord before = GetWatch("acme", "R1");
+  EXPECT_EQ(before.state, WatchState::kPending);
+  EXPECT_EQ(before.poll_count, 0u);
+  EXPECT_EQ(before.last_status, "");
+  EXPECT_EQ(poller_->counters().events, 0u);
+
+  Flush();
+
+  EXPECT_EQ(poller_->unflushed(), 0u);
+  EXPECT_EQ(EventsOf("acme", "R1").size(), 1u);
+  EXPECT_EQ(GetWatch("acme", "R1").state, WatchState::kFollowing);
+  EXPECT_EQ(poller_->counters().events, 1u);
+}
+
+TEST_F(PollerTest, NotDueWatchIsNotPolled) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"}, /*first_poll_in_ms=*/2 * kSecond);
+
+  EXPECT_EQ(Turn(), 0u);
+  clock_.Advance(2 * kSecond - 1);
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_TRUE(server_.requests().empty());
+
+  clock_.Advance(1);
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(server_.requests().size(), 1u);
+}
+
+TEST_F(PollerTest, NeverExceedsTheTokenShareOfTheAnnouncedLimit) {
+  // The API announces a limit of 10 per minute and counts down what remains in its window.
+  std::atomic<int> served_in_window = 0;
+  SetAnswer([&](const LoopbackServer::Request&) {
+    int remaining = std::max(0, 10 - ++served_in_window);
+    LoopbackServer::Reply reply = Autorizado();
+    reply.headers.emplace_back("Rate-Limit-Limit", "10");
+    reply.headers.emplace_back("Rate-Limit-Remaining", std::to_string(remaining));
+    return reply;
+  });
+  AddCompany("acme", "tok-acme");
+  Poller::Options options;
+  options.budget_share = 0.8;
+  // The limit is learnt from the first answers; more polls in flight before the first answer
+  // than the share allows would overshoot before anyone could know.
+  options.max_in_flight = 4;
+  MakePoller(options);
+  Watch("acme", Refs("R", 50));
+
+  const size_t first_window = TurnUntilQuiet();
+
+  EXPECT_LE(first_window, 8u);  // floor(0.8 * 10)
+  EXPECT_GT(first_window, 0u);
+  EXPECT_EQ(server_.requests().size(), first_window);
+
+  clock_.Advance(60 * kSecond);
+  served_in_window = 0;
+  const size_t second_window = TurnUntilQuiet();
+
+  EXPECT_GT(second_window, 0u);
+  EXPECT_LE(second_window, 8u);
+  EXPECT_EQ(server_.requests().size(), first_window + second_window);
+}
+
+TEST_F(PollerTest, A429PausesTheTokenUntilReset) {
+  bool refused = false;
+  SetAnswer([&](const LoopbackServer::Request&) {
+    if (!refused) {
+      refused = true;
+      return LoopbackServer::Reply{
+          .status = 429, .headers = {{"Rate-Limit-Reset", "30"}}, .body = "slow down"};
+    }
+    return Autorizado();
+  });
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+  Watch("acme", {"R2"}, /*first_poll_in_ms=*/10 * kSecond);
+  const int64_t start = clock_.WallMs();
+
+  EXPECT_EQ(Turn(), 1u);
+
+  EXPECT_EQ(poller_->counters().rate_limited, 1u);
+  Result<TokenRecord> token = store_->GetToken(SecretHandle("tok-acme"));
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_GT(token->paused_until_ms, clock_.WallMs());
+  EXPECT_EQ(token->paused_until_ms, start + 30 * kSecond);
+  EXPECT_TRUE(EventsOf("acme", "R1").empty());
+
+  // Both watches are due long before the pause ends; neither is polled.
+  clock_.Advance(10 * kSecond);
+  EXPECT_EQ(Turn(), 0u);
+  clock_.Advance(20 * kSecond - 1);
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_EQ(server_.requests().size(), 1u);
+
+  // A restarted poller obeys the stored pause too.
+  MakePoller();
+  EXPECT_EQ(Turn(), 0u);
+
+  clock_.Advance(2);
+  EXPECT_EQ(Turn(), 2u);
+  EXPECT_EQ(server_.requests().size(), 3u);
+  EXPECT_EQ(EventsOf("acme", "R1").size(), 1u);
+  EXPECT_EQ(EventsOf("acme", "R2").size(), 1u);
+}
+
+TEST_F(PollerTest, TokensDoNotShareBudgets) {
+  // Each token has its own limit of 10 at the API, counted separately.
+  std::mutex counts_mu;
+  std::map<std::string, int> served;
+  SetAnswer([&](const LoopbackServer::Request& request) {
+    int count = 0;
+    {
+      std::lock_guard lock(counts_mu);
+      count = ++served[request.Header("authorization")];
+    }
+    LoopbackServer::Reply reply = Autorizado();
+    reply.headers.emplace_back("Rate-Limit-Limit", "10");
+    reply.headers.emplace_back("Rate-Limit-Remaining", std::to_string(std::max(0, 10 - count)));
+    return reply;
+  });
+  AddCompany("alfa", "tok-alfa");
+  AddCompany("beta", "tok-beta");
+  Poller::Options options;
+  // One poll at a time, so each answer's Rate-Limit-Remaining is exact and the share is met.
+  options.max_in_flight = 1;
+  MakePoller(options);
+  Watch("alfa", Refs("A", 20));
+  Watch("beta", Refs("B", 20));
+
+  TurnUntilQuiet();
+
+  // Each token spends its own share: one token's exhausted budget does not stop the other.
+  EXPECT_EQ(RequestsWith("tok-alfa"), 8u);
+  EXPECT_EQ(RequestsWith("tok-beta"), 8u);
+}
+
+TEST_F(PollerTest, ServerErrorsBackOffWithoutChangingState) {
+  SetAnswer([](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = 500, .body = "<html>Internal Server Error</html>"};
+  });
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+
+  EXPECT_EQ(Turn(), 1u);
+
+  const WatchRecord first = GetWatch("acme", "R1");
+  EXPECT_EQ(first.state, WatchState::kPending);
+  EXPECT_EQ(first.error_streak, 1u);
+  EXPECT_EQ(first.last_status, "");
+  const int64_t first_delay = first.next_poll_ms - clock_.WallMs();
+  EXPECT_GT(first_delay, 0);
+  EXPECT_TRUE(EventsOf("acme", "R1").empty());
+  EXPECT_EQ(poller_->counters().failed, 1u);
+
+  // Not polled again before the backoff ends; then the backoff grows.
+  clock_.Advance(first_delay - 1);
+  EXPECT_EQ(Turn(), 0u);
+  clock_.Advance(1);
+  EXPECT_EQ(Turn(), 1u);
+
+  const WatchRecord second = GetWatch("acme", "R1");
+  EXPECT_EQ(second.state, WatchState::kPending);
+  EXPECT_EQ(second.error_streak, 2u);
+  EXPECT_GT(second.next_poll_ms - clock_.WallMs(), first_delay);
+  EXPECT_TRUE(EventsOf("acme", "R1").empty());
+  Result<StoreCounts> counts = store_->Counts();
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->events_pending, 0u);
+}
+
+TEST_F(PollerTest, UnauthorizedPausesTheCompany) {
+  SetAnswer([](const LoopbackServer::Request& request) {
+    if (request.Header("authorization") == BasicAuth("tok-acme")) {
+      return LoopbackServer::Reply{.status = 401, .body = R"({"codigo":"nao_autorizado"})"};
+    }
+    return Autorizado();
+  });
+  AddCompany("acme", "tok-acme");
+  AddCompany("beta", "tok-beta");
+  MakePoller();
+  Watch("acme", {"R1"});
+  Watch("acme", {"R2"}, /*first_poll_in_ms=*/kMinute);
+  Watch("beta", {"R1"});
+  Watch("beta", {"R2"}, /*first_poll_in_ms=*/kMinute);
+  const int64_t start = clock_.WallMs();
+
+  EXPECT_EQ(Turn(), 2u);
+  EXPECT_EQ(RequestsWith("tok-acme"), 1u);
+  EXPECT_EQ(RequestsWith("tok-beta"), 1u);
+  EXPECT_EQ(GetWatch("acme", "R1").state, WatchState::kPending);
+  EXPECT_TRUE(EventsOf("acme", "R1").empty());
+
+  // While acme is paused its due watch waits; beta's is polled.
+  clock_.Advance(kMinute);
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(RequestsWith("tok-acme"), 1u);
+  EXPECT_EQ(RequestsWith("tok-beta"), 2u);
+  EXPECT_GE(GetWatch("acme", "R2").next_poll_ms, start + 5 * kMinute);
+
+  // After the pause, acme is tried again.
+  clock_.Advance(4 * kMinute + 1);
+  EXPECT_EQ(Turn(), 2u);
+  EXPECT_EQ(RequestsWith("tok-acme"), 3u);
+}
+
+TEST_F(PollerTest, WatchOfCompanyWithoutConfigIsDeferred) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("gone", {"G1"});
+  Watch("acme", {"R1"});
+  const int64_t now = clock_.WallMs();
+
+  EXPECT_EQ(Turn(), 1u);
+
+  std::vector<LoopbackServer::Request> requests = server_.requests();
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].target, "/v2/nfe/R1");
+  const WatchRecord deferred = GetWatch("gone", "G1");
+  EXPECT_EQ(deferred.next_poll_ms, now + 10 * kMinute);
+  EXPECT_EQ(deferred.state, WatchState::kPending);
+  EXPECT_EQ(deferred.poll_count, 0u);
+  EXPECT_TRUE(EventsOf("gone", "G1").empty());
+}
+
+}  // namespace
+}  // namespace gatilho
