@@ -13,7 +13,8 @@ std::optional<int> ParseCommandLine(const std::vector<std::string>& args, const 
       ("config,c", po::value<std::string>()->default_value(kDefaultConfig),             //
        "the global configuration file")                                                 //
       ("log-level", po::value<std::string>(), "override log_level of the config file")  //
-      ("help,h", "show this help");
+      ("help,h", "show this help")                                                      //
+      ("version", "show the version");
   po::options_description all;
   all.add(options).add_options()("arg", po::value<std::vector<std::string>>(), "");
   po::positional_options_description rest;
@@ -24,6 +25,10 @@ std::optional<int> ParseCommandLine(const std::vector<std::string>& args, const 
   } catch (const po::error& e) {
     PrintError(std::string(e.what()) + "\n" + usage);
     return kExitUsage;
+  }
+  if (vm->count("version") != 0) {
+    std::cout << "gatilho " << GATILHO_VERSION << "\n";
+    return kExitOk;
   }
   if (vm->count("help") != 0) {
     std::cout << usage << "\n" << options;

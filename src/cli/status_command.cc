@@ -47,11 +47,12 @@ int PrintOverview(Store& store) {
     PrintError(counts.status().ToString());
     return kExitFailure;
   }
-  std::printf("watches: %llu pending, %llu following, %llu done, %llu paused\n",
+  std::printf("watches: %llu pending, %llu following, %llu done, %llu paused, %llu failing\n",
               static_cast<unsigned long long>(counts->watches_pending),
               static_cast<unsigned long long>(counts->watches_following),
               static_cast<unsigned long long>(counts->watches_done),
-              static_cast<unsigned long long>(counts->watches_paused));
+              static_cast<unsigned long long>(counts->watches_paused),
+              static_cast<unsigned long long>(counts->watches_failing));
   std::printf("events:  %llu pending, %llu delivered, %llu dead\n",
               static_cast<unsigned long long>(counts->events_pending),
               static_cast<unsigned long long>(counts->events_delivered),

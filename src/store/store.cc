@@ -637,6 +637,7 @@ Result<StoreCounts> Store::Counts() {
         ++counts.watches_paused;
         break;
     }
+    if (record->error_streak > 0) ++counts.watches_failing;
     return Step::kNext;
   };
   LmdbTxn::Visitor count_event = [&](std::string_view k, std::string_view v) -> Result<Step> {

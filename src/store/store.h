@@ -65,6 +65,7 @@ struct StoreCounts {
   uint64_t watches_following = 0;
   uint64_t watches_done = 0;
   uint64_t watches_paused = 0;
+  uint64_t watches_failing = 0;  // any state: the last poll got no usable answer
   uint64_t events_pending = 0;
   uint64_t events_delivered = 0;
   uint64_t events_dead = 0;

@@ -516,6 +516,7 @@ TEST_F(StoreTest, CountsByState) {
   paused_record.state = WatchState::kPaused;
   WatchRecord following_record = record;
   following_record.state = WatchState::kFollowing;
+  following_record.error_streak = 2;
   ASSERT_TRUE(store_
                   ->Apply({UpdateWithEvents(key_, record,
                                             {MakeEvent("p1", kNow), MakeEvent("p2", kNow),
@@ -533,6 +534,7 @@ TEST_F(StoreTest, CountsByState) {
   EXPECT_EQ(counts->watches_following, 1u);
   EXPECT_EQ(counts->watches_done, 1u);
   EXPECT_EQ(counts->watches_paused, 1u);
+  EXPECT_EQ(counts->watches_failing, 1u);
   EXPECT_EQ(counts->events_pending, 1u);
   EXPECT_EQ(counts->events_delivered, 1u);
   EXPECT_EQ(counts->events_dead, 1u);
