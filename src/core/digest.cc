@@ -17,7 +17,9 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
-std::string SecretHandle(std::string_view secret) { return Sha256Hex(secret).substr(0, 16); }
+std::string SecretHandle(std::string_view secret) {
+  return Sha256Hex(secret).substr(0, 16);
+}
 
 std::string MaskSecret(std::string_view secret) {
   // Short secrets would be mostly revealed by their last four characters.

@@ -4,13 +4,20 @@ namespace gatilho {
 
 std::string_view DocTypeName(DocType type) {
   switch (type) {
-    case DocType::kNfe: return "nfe";
-    case DocType::kNfce: return "nfce";
-    case DocType::kNfse: return "nfse";
-    case DocType::kNfsen: return "nfsen";
-    case DocType::kCte: return "cte";
-    case DocType::kMdfe: return "mdfe";
-    case DocType::kNfcom: return "nfcom";
+    case DocType::kNfe:
+      return "nfe";
+    case DocType::kNfce:
+      return "nfce";
+    case DocType::kNfse:
+      return "nfse";
+    case DocType::kNfsen:
+      return "nfsen";
+    case DocType::kCte:
+      return "cte";
+    case DocType::kMdfe:
+      return "mdfe";
+    case DocType::kNfcom:
+      return "nfcom";
   }
   return "unknown";
 }
@@ -24,6 +31,8 @@ std::optional<DocType> ParseDocType(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view DocTypeNames() { return "nfe, nfce, nfse, nfsen, cte, mdfe, nfcom"; }
+std::string_view DocTypeNames() {
+  return "nfe, nfce, nfse, nfsen, cte, mdfe, nfcom";
+}
 
 }  // namespace gatilho

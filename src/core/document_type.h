@@ -21,8 +21,8 @@ enum class DocType : uint8_t {
 };
 
 inline constexpr std::array<DocType, 7> kAllDocTypes = {
-    DocType::kNfe,  DocType::kNfce, DocType::kNfse,  DocType::kNfsen,
-    DocType::kCte,  DocType::kMdfe, DocType::kNfcom,
+    DocType::kNfe, DocType::kNfce, DocType::kNfse,  DocType::kNfsen,
+    DocType::kCte, DocType::kMdfe, DocType::kNfcom,
 };
 
 // The lowercase name used everywhere: "nfe", "nfce", "nfse", "nfsen", "cte", "mdfe", "nfcom".

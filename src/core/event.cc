@@ -4,9 +4,12 @@ namespace gatilho {
 
 std::string_view EventStateName(EventState state) {
   switch (state) {
-    case EventState::kPending: return "pending";
-    case EventState::kDelivered: return "delivered";
-    case EventState::kDead: return "dead";
+    case EventState::kPending:
+      return "pending";
+    case EventState::kDelivered:
+      return "delivered";
+    case EventState::kDead:
+      return "dead";
   }
   return "unknown";
 }

@@ -18,12 +18,12 @@ enum class EventState : uint8_t {
 std::string_view EventStateName(EventState state);
 
 struct EventRecord {
-  uint64_t seq = 0;          // outbox order; assigned by the store
-  std::string id;            // stable across retries and crashes: derived from what changed
+  uint64_t seq = 0;  // outbox order; assigned by the store
+  std::string id;    // stable across retries and crashes: derived from what changed
   WatchKey key;
   uint32_t cycle = 1;
-  std::string type;          // e.g. "autorizado", "cancelado", "carta_correcao", "timeout"
-  std::string payload;       // the bytes to deliver (by default the API's consult body)
+  std::string type;     // e.g. "autorizado", "cancelado", "carta_correcao", "timeout"
+  std::string payload;  // the bytes to deliver (by default the API's consult body)
   int64_t created_ms = 0;
   uint32_t attempts = 0;
   int64_t next_attempt_ms = 0;
@@ -33,11 +33,11 @@ struct EventRecord {
 
 struct AttemptRecord {
   uint64_t event_seq = 0;
-  uint32_t number = 0;         // 1 for the first attempt
+  uint32_t number = 0;  // 1 for the first attempt
   int64_t time_ms = 0;
-  std::string sink;            // the URL (never with credentials) or folder delivered to
-  int http_status = 0;         // 0 when no HTTP answer came
-  std::string error;           // transport error text; empty on an HTTP answer
+  std::string sink;     // the URL (never with credentials) or folder delivered to
+  int http_status = 0;  // 0 when no HTTP answer came
+  std::string error;    // transport error text; empty on an HTTP answer
   int64_t duration_ms = 0;
   std::string response_excerpt;  // the first bytes of the answer body
 };

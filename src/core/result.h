@@ -14,7 +14,7 @@ class Result {
  public:
   // Implicit on purpose, so a function returning Result<T> can `return value;` or
   // `return Status::NotFound(...);`.
-  Result(T value) : storage_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : storage_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : storage_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(storage_).ok() && "a Result built from a Status must carry an error");
   }

@@ -4,15 +4,24 @@ namespace gatilho {
 
 std::string_view StatusCodeName(Status::Code code) {
   switch (code) {
-    case Status::Code::kOk: return "OK";
-    case Status::Code::kNotFound: return "not found";
-    case Status::Code::kInvalidArgument: return "invalid argument";
-    case Status::Code::kIoError: return "I/O error";
-    case Status::Code::kCorruption: return "corruption";
-    case Status::Code::kUnavailable: return "unavailable";
-    case Status::Code::kResourceExhausted: return "resource exhausted";
-    case Status::Code::kPermissionDenied: return "permission denied";
-    case Status::Code::kInternal: return "internal error";
+    case Status::Code::kOk:
+      return "OK";
+    case Status::Code::kNotFound:
+      return "not found";
+    case Status::Code::kInvalidArgument:
+      return "invalid argument";
+    case Status::Code::kIoError:
+      return "I/O error";
+    case Status::Code::kCorruption:
+      return "corruption";
+    case Status::Code::kUnavailable:
+      return "unavailable";
+    case Status::Code::kResourceExhausted:
+      return "resource exhausted";
+    case Status::Code::kPermissionDenied:
+      return "permission denied";
+    case Status::Code::kInternal:
+      return "internal error";
   }
   return "unknown";
 }

@@ -14,14 +14,14 @@ class Status {
  public:
   enum class Code {
     kOk = 0,
-    kNotFound,          // the thing asked for does not exist
-    kInvalidArgument,   // bad input from a user or a config file
-    kIoError,           // the operating system refused (disk, permissions, sockets)
-    kCorruption,        // stored data that cannot be decoded
-    kUnavailable,       // a peer or resource is temporarily not usable; retry later
-    kResourceExhausted, // a bound was hit (map size, queue, response size)
-    kPermissionDenied,  // a peer refused our credentials
-    kInternal,          // a broken invariant: a bug
+    kNotFound,           // the thing asked for does not exist
+    kInvalidArgument,    // bad input from a user or a config file
+    kIoError,            // the operating system refused (disk, permissions, sockets)
+    kCorruption,         // stored data that cannot be decoded
+    kUnavailable,        // a peer or resource is temporarily not usable; retry later
+    kResourceExhausted,  // a bound was hit (map size, queue, response size)
+    kPermissionDenied,   // a peer refused our credentials
+    kInternal,           // a broken invariant: a bug
   };
 
   // An OK status.
@@ -33,9 +33,7 @@ class Status {
     return {Code::kInvalidArgument, std::move(message)};
   }
   static Status IoError(std::string message) { return {Code::kIoError, std::move(message)}; }
-  static Status Corruption(std::string message) {
-    return {Code::kCorruption, std::move(message)};
-  }
+  static Status Corruption(std::string message) { return {Code::kCorruption, std::move(message)}; }
   static Status Unavailable(std::string message) {
     return {Code::kUnavailable, std::move(message)};
   }

@@ -19,7 +19,8 @@ std::optional<WatchKey> WatchKey::Decode(std::string_view bytes) {
   if (bytes.size() < sep + 4 || bytes[sep + 2] != '\0') return std::nullopt;
   auto type = static_cast<uint8_t>(bytes[sep + 1]);
   bool known = false;
-  for (DocType t : kAllDocTypes) known = known || static_cast<uint8_t>(t) == type;
+  for (DocType t : kAllDocTypes)
+    known = known || static_cast<uint8_t>(t) == type;
   if (!known) return std::nullopt;
   WatchKey key;
   key.company = std::string(bytes.substr(0, sep));
@@ -39,10 +40,14 @@ std::string WatchKey::ToString() const {
 
 std::string_view WatchStateName(WatchState state) {
   switch (state) {
-    case WatchState::kPending: return "pending";
-    case WatchState::kFollowing: return "following";
-    case WatchState::kDone: return "done";
-    case WatchState::kPaused: return "paused";
+    case WatchState::kPending:
+      return "pending";
+    case WatchState::kFollowing:
+      return "following";
+    case WatchState::kDone:
+      return "done";
+    case WatchState::kPaused:
+      return "paused";
   }
   return "unknown";
 }

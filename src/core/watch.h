@@ -40,19 +40,19 @@ std::string_view WatchStateName(WatchState state);
 
 // Everything the store keeps about one watch. Times are Unix milliseconds; 0 means "never".
 struct WatchRecord {
-  uint32_t cycle = 1;             // bumped each time the ERP watches an ended ref again
-  int64_t created_ms = 0;         // when the watch was first registered
-  int64_t cycle_started_ms = 0;   // when the current cycle was registered
+  uint32_t cycle = 1;            // bumped each time the ERP watches an ended ref again
+  int64_t created_ms = 0;        // when the watch was first registered
+  int64_t cycle_started_ms = 0;  // when the current cycle was registered
   int64_t last_polled_ms = 0;
-  int64_t next_poll_ms = 0;       // 0 when not scheduled (kDone)
-  int64_t cycle_ended_ms = 0;     // when the cycle reached its end status; 0 while pending
-  uint32_t poll_count = 0;        // polls in the current cycle
-  uint32_t error_streak = 0;      // consecutive polls that got no usable answer
-  int64_t not_found_since_ms = 0; // first 404 of the current run of 404s; 0 if none
+  int64_t next_poll_ms = 0;        // 0 when not scheduled (kDone)
+  int64_t cycle_ended_ms = 0;      // when the cycle reached its end status; 0 while pending
+  uint32_t poll_count = 0;         // polls in the current cycle
+  uint32_t error_streak = 0;       // consecutive polls that got no usable answer
+  int64_t not_found_since_ms = 0;  // first 404 of the current run of 404s; 0 if none
   WatchState state = WatchState::kPending;
-  std::string last_status;        // the API's `status` last seen in this cycle; empty if none
-  std::string fingerprint;        // digest of the fields whose change is an event
-  std::string detail;             // fiscal facts the event rules need (e.g. CC-e number)
+  std::string last_status;  // the API's `status` last seen in this cycle; empty if none
+  std::string fingerprint;  // digest of the fields whose change is an event
+  std::string detail;       // fiscal facts the event rules need (e.g. CC-e number)
 };
 
 // One line of a document's history: a poll whose outcome differed from the previous one.

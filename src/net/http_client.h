@@ -40,7 +40,7 @@ struct HttpResponse {
   // Header names lowercased; values trimmed.
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  std::string error;        // transport failure, e.g. "connection refused"; empty on an answer
+  std::string error;  // transport failure, e.g. "connection refused"; empty on an answer
   int64_t duration_ms = 0;
 
   // The first value of header `name` (lowercase), if present.

@@ -5,8 +5,8 @@
 namespace gatilho {
 
 std::vector<size_t> Planner::Plan(const std::vector<PollCandidate>& due,
-                                  std::map<std::string, TokenBudget>& budgets,
-                                  int64_t now_ms, size_t max_picks) const {
+                                  std::map<std::string, TokenBudget>& budgets, int64_t now_ms,
+                                  size_t max_picks) const {
   // TODO(adaptive): earliest-due-first ignores how likely a poll is to find a change, and lets
   // one company with many due watches starve the others on a shared token; order by expected
   // value and share each token's credits fairly among its companies instead.

@@ -133,7 +133,8 @@ std::optional<json::object> ParseObject(const std::string& body) {
 }
 
 HttpResponse NotAnObject() {
-  return Error(415, "requisicao_invalida", "O corpo da requisição não é um objeto JSON válido");
+  constexpr char kMessage[] = "O corpo da requisição não é um objeto JSON válido";
+  return Error(415, "requisicao_invalida", kMessage);
 }
 
 // Characters, not bytes: the API's limits count letters, and justifications are Portuguese.
@@ -272,8 +273,8 @@ HttpResponse ApiSimulator::Handle(const HttpRequest& request) {
     const RateLimiter::Decision decision = limiter_.Admit(token);
     if (!decision.allowed) {
       ++rate_limited_;
-      response =
-          Error(429, "limite_excedido", "Limite de requisições excedido; aguarde o fim do período");
+      constexpr char kMessage[] = "Limite de requisições excedido; aguarde o fim do período";
+      response = Error(429, "limite_excedido", kMessage);
     } else if (const Fault fault = faults_.Draw(); fault != Fault::kNone) {
       response = FaultResponse(fault);
     } else {

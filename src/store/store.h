@@ -94,10 +94,10 @@ class Store {
   // ---- watches ---------------------------------------------------------------------------
 
   struct AddOutcome {
-    bool created = false;    // no watch existed for the key
-    bool new_cycle = false;  // the watch existed, its cycle had ended, and a new one started
+    bool created = false;        // no watch existed for the key
+    bool new_cycle = false;      // the watch existed, its cycle had ended, and a new one started
     bool polled_sooner = false;  // a watch in its cycle moved its next poll to first_poll_ms
-    uint32_t cycle = 1;      // the cycle the watch is in after the call
+    uint32_t cycle = 1;          // the cycle the watch is in after the call
   };
 
   // Registers each key in one transaction. A new key starts cycle 1, pending, first polled at

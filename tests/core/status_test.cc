@@ -33,8 +33,7 @@ TEST(Result, HoldsValueOrError) {
 }
 
 TEST(Digest, Sha256HexMatchesKnownVector) {
-  EXPECT_EQ(Sha256Hex("abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 TEST(Digest, MaskSecretShowsOnlyTheLastFourCharacters) {

@@ -89,7 +89,8 @@ TEST(Planner, StopsAtMaxPicksWithoutSpendingTheRest) {
   Planner planner;
   std::map<std::string, TokenBudget> budgets;
   std::vector<PollCandidate> due;
-  for (size_t i = 0; i < 10; ++i) due.push_back(PollCandidate{i, "t", 0});
+  for (size_t i = 0; i < 10; ++i)
+    due.push_back(PollCandidate{i, "t", 0});
   EXPECT_EQ(planner.Plan(due, budgets, 1'000, 3).size(), 3u);
   EXPECT_EQ(budgets.at("t").Available(1'000), 77);
 }
