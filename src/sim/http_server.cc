@@ -19,7 +19,7 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using tcp = asio::ip::tcp;
+using Tcp = asio::ip::tcp;
 
 // Large enough for any fiscal document the tests post, small enough that a runaway client cannot
 // make the simulator allocate without bound.
@@ -36,7 +36,7 @@ std::string Lower(std::string_view text) {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpHandler& handler)
+  Session(Tcp::socket socket, const HttpHandler& handler)
       : stream_(std::move(socket)), timer_(stream_.get_executor()), handler_(handler) {}
 
   void Start() {
@@ -124,7 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void Close() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().shutdown(Tcp::socket::shutdown_both, ignored);
     stream_.socket().close(ignored);
   }
 
@@ -150,7 +150,7 @@ struct HttpServer::Impl {
   explicit Impl(HttpHandler h) : handler(std::move(h)), acceptor(asio::make_strand(io)) {}
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, Tcp::socket socket) {
       // A failed accept (e.g. out of descriptors) loses that one connection; the listener goes
       // on so that the simulator recovers when the pressure ends.
       if (!ec) std::make_shared<Session>(std::move(socket), handler)->Start();
@@ -160,7 +160,7 @@ struct HttpServer::Impl {
 
   HttpHandler handler;
   asio::io_context io;
-  tcp::acceptor acceptor;
+  Tcp::acceptor acceptor;
 };
 
 HttpServer::HttpServer(HttpHandler handler) : impl_(std::make_unique<Impl>(std::move(handler))) {}
@@ -174,8 +174,8 @@ int HttpServer::Listen(const std::string& address, int port, std::string* error)
     *error = "invalid listen address '" + address + "'";
     return -1;
   }
-  const tcp::endpoint endpoint(ip, static_cast<unsigned short>(port));
-  tcp::acceptor& acceptor = impl_->acceptor;
+  const Tcp::endpoint endpoint(ip, static_cast<unsigned short>(port));
+  Tcp::acceptor& acceptor = impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
