@@ -319,6 +319,9 @@ std::string EncodeTokenRecord(const TokenRecord& token) {
   out.I64(token.updated_ms);
   out.I64(token.polls_total);
   out.I64(token.rate_limited_total);
+  out.I64(token.polls_in_window);
+  out.I64(token.share_credits);
+  out.Str(token.companies);
   return out.Take();
 }
 
@@ -333,6 +336,9 @@ Result<TokenRecord> DecodeTokenRecord(std::string_view bytes) {
   token.updated_ms = in.I64();
   token.polls_total = in.I64();
   token.rate_limited_total = in.I64();
+  token.polls_in_window = in.I64();
+  token.share_credits = in.I64();
+  token.companies = in.Str();
   if (Status done = in.Finish(); !done.ok()) return done;
   return token;
 }

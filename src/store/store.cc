@@ -39,11 +39,12 @@ struct Store::Impl {
   Table ready{"ready"};
   Table attempts{"attempts"};
   Table tokens{"tokens"};
+  Table models{"models"};
   Table meta{"meta"};
 
-  std::array<Table*, 10> AllTables() {
-    return {&watches, &due,   &history,  &outbox, &event_ids,
-            &queue,   &ready, &attempts, &tokens, &meta};
+  std::array<Table*, 11> AllTables() {
+    return {&watches, &due,      &history, &outbox, &event_ids, &queue,
+            &ready,   &attempts, &tokens,  &models, &meta};
   }
 
   // `error` (a decoding failure or a broken index) prefixed with where it was found.
@@ -611,6 +612,65 @@ Status Store::PutToken(const std::string& handle, const TokenRecord& record) {
   return impl_->env->Write([&](LmdbTxn& txn) -> Status {
     return txn.Put(impl_->tokens, handle, EncodeTokenRecord(record));
   });
+}
+
+Result<std::vector<std::pair<std::string, TokenRecord>>> Store::Tokens() {
+  std::vector<std::pair<std::string, TokenRecord>> out;
+  Impl& impl = *impl_;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    return txn.Scan(impl.tokens, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
+      Result<TokenRecord> decoded = DecodeTokenRecord(v);
+      if (!decoded.ok()) return impl.Corrupt(decoded.status(), impl.tokens, k);
+      out.emplace_back(std::string(k), std::move(*decoded));
+      return Step::kNext;
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+namespace {
+
+std::string ModelKey(const std::string& company, DocType type) {
+  std::string key = company;
+  key += '\0';
+  key += static_cast<char>(type);
+  return key;
+}
+
+}  // namespace
+
+Status Store::PutModels(const std::vector<ModelRecord>& models) {
+  return impl_->env->Write([&](LmdbTxn& txn) -> Status {
+    for (const ModelRecord& model : models) {
+      Status s = txn.Put(impl_->models, ModelKey(model.company, model.type), model.bytes);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<ModelRecord>> Store::Models() {
+  std::vector<ModelRecord> out;
+  Impl& impl = *impl_;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    return txn.Scan(impl.models, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
+      size_t sep = k.find('\0');
+      if (sep == std::string_view::npos || sep + 2 != k.size()) {
+        return impl.Corrupt(Status::Corruption("bad model key"), impl.models, "(undecodable)");
+      }
+      // The model bytes are checked by their reader (CompletionModel::Decode), which keeps
+      // the prior when they cannot be read.
+      out.push_back(ModelRecord{std::string(k.substr(0, sep)),
+                                static_cast<DocType>(static_cast<uint8_t>(k[sep + 1])),
+                                std::string(v)});
+      return Step::kNext;
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 Result<StoreCounts> Store::Counts() {

@@ -43,6 +43,16 @@ struct TokenRecord {
   int64_t updated_ms = 0;
   int64_t polls_total = 0;         // polls ever made with this token
   int64_t rate_limited_total = 0;  // 429s ever received
+  int64_t polls_in_window = 0;     // gatilho's polls in the rate-limit window before updated_ms
+  int64_t share_credits = 0;       // what gatilho may spend per window: share of the limit
+  std::string companies;           // the companies polling with this token, comma-separated
+};
+
+// A learned completion model of one (company, document type), as CompletionModel::Encode()d.
+struct ModelRecord {
+  std::string company;
+  DocType type = DocType::kNfe;
+  std::string bytes;
 };
 
 struct DueWatch {
@@ -156,6 +166,15 @@ class Store {
 
   Result<TokenRecord> GetToken(const std::string& handle);  // NotFound if never stored
   Status PutToken(const std::string& handle, const TokenRecord& record);
+  // Every token record, by handle.
+  Result<std::vector<std::pair<std::string, TokenRecord>>> Tokens();
+
+  // ---- learned models --------------------------------------------------------------------
+
+  // Stores (replacing) each model, in one transaction.
+  Status PutModels(const std::vector<ModelRecord>& models);
+  // Every stored model.
+  Result<std::vector<ModelRecord>> Models();
 
   Result<StoreCounts> Counts();
 

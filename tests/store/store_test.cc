@@ -489,7 +489,7 @@ TEST_F(StoreTest, TokenRecordRoundTrips) {
   ASSERT_FALSE(missing.ok());
   EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
 
-  TokenRecord token{100, 42, kNow + 60'000, kNow + 30'000, kNow, 12345, 3};
+  TokenRecord token{100, 42, kNow + 60'000, kNow + 30'000, kNow, 12345, 3, 17, 80, "acme,beta"};
   ASSERT_TRUE(store_->PutToken("0123456789abcdef", token).ok());
   auto got = store_->GetToken("0123456789abcdef");
   ASSERT_TRUE(got.ok()) << got.status().ToString();
@@ -500,6 +500,13 @@ TEST_F(StoreTest, TokenRecordRoundTrips) {
   EXPECT_EQ(got->updated_ms, kNow);
   EXPECT_EQ(got->polls_total, 12345);
   EXPECT_EQ(got->rate_limited_total, 3);
+  EXPECT_EQ(got->polls_in_window, 17);
+  EXPECT_EQ(got->share_credits, 80);
+  EXPECT_EQ(got->companies, "acme,beta");
+  auto all = store_->Tokens();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front().first, "0123456789abcdef");
 }
 
 TEST_F(StoreTest, CountsByState) {
@@ -785,6 +792,26 @@ TEST_F(StoreTest, RewatchOfFollowedWatchBringsItsNextPollForward) {
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ(due->front().record.next_poll_ms, kNow + 2'000);
+}
+
+}  // namespace
+}  // namespace gatilho
+
+namespace gatilho {
+namespace {
+
+TEST_F(StoreTest, ModelsRoundTripAndReplace) {
+  ASSERT_TRUE(
+      store_->PutModels({{"acme", DocType::kNfe, "v1-a"}, {"beta", DocType::kNfse, "b"}}).ok());
+  ASSERT_TRUE(store_->PutModels({{"acme", DocType::kNfe, "v1-a2"}}).ok());
+  auto models = store_->Models();
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  ASSERT_EQ(models->size(), 2u);
+  EXPECT_EQ((*models)[0].company, "acme");
+  EXPECT_EQ((*models)[0].type, DocType::kNfe);
+  EXPECT_EQ((*models)[0].bytes, "v1-a2");
+  EXPECT_EQ((*models)[1].company, "beta");
+  EXPECT_EQ((*models)[1].type, DocType::kNfse);
 }
 
 }  // namespace
