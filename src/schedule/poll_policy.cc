@@ -110,6 +110,60 @@ int64_t PollPolicy::NextProcessingPoll(DocType type, int64_t cycle_started_ms, u
   return std::min(at, deadline);
 }
 
+void PollPolicy::SetCompanyOffsets(const std::string& company, DocType type,
+                                   std::vector<int64_t> offsets_ms) {
+  std::sort(offsets_ms.begin(), offsets_ms.end());
+  offsets_ms.erase(std::unique(offsets_ms.begin(), offsets_ms.end()), offsets_ms.end());
+  offsets_ms.erase(offsets_ms.begin(),
+                   std::upper_bound(offsets_ms.begin(), offsets_ms.end(), int64_t{0}));
+  if (offsets_ms.empty()) {
+    auto it = company_offsets_.find(company);
+    if (it == company_offsets_.end()) return;
+    it->second.at(Slot(type)).clear();
+    // Dropping a company with nothing learned keeps the map as small as what was learned.
+    if (std::all_of(it->second.begin(), it->second.end(),
+                    [](const std::vector<int64_t>& offsets) { return offsets.empty(); })) {
+      company_offsets_.erase(it);
+    }
+    return;
+  }
+  company_offsets_[company].at(Slot(type)) = std::move(offsets_ms);
+}
+
+const std::vector<int64_t>& PollPolicy::OffsetsFor(std::string_view company, DocType type) const {
+  auto it = company_offsets_.find(company);
+  if (it != company_offsets_.end() && !it->second.at(Slot(type)).empty()) {
+    return it->second.at(Slot(type));
+  }
+  return For(type).offsets_ms;
+}
+
+int64_t PollPolicy::FirstPoll(std::string_view company, DocType type,
+                              int64_t cycle_started_ms) const {
+  return NextProcessingPoll(company, type, cycle_started_ms, 0, cycle_started_ms);
+}
+
+int64_t PollPolicy::NextProcessingPoll(std::string_view company, DocType type,
+                                       int64_t cycle_started_ms, uint32_t /*poll_count*/,
+                                       int64_t now_ms) const {
+  const TypeSchedule& schedule = For(type);
+  const std::vector<int64_t>& offsets = OffsetsFor(company, type);
+  const int64_t deadline = cycle_started_ms + schedule.max_age_ms;
+  if (now_ms >= deadline) return now_ms;
+
+  // Counting polls would index a schedule that the learner may have replaced since the cycle
+  // began (a poll count of 3 means something else in a denser schedule); the age of the last
+  // poll means the same in any schedule, so the next slot is simply the first one after it.
+  auto next = std::upper_bound(offsets.begin(), offsets.end(), now_ms - cycle_started_ms);
+  if (next != offsets.end()) return std::min(cycle_started_ms + *next, deadline);
+  if (schedule.then_every_ms <= 0) return deadline;
+
+  const int64_t tail_start = cycle_started_ms + (offsets.empty() ? 0 : offsets.back());
+  const int64_t at =
+      tail_start + ((now_ms - tail_start) / schedule.then_every_ms + 1) * schedule.then_every_ms;
+  return std::min(at, deadline);
+}
+
 std::optional<int64_t> PollPolicy::NextFollowPoll(DocType type, int64_t cycle_ended_ms,
                                                   int64_t now_ms) const {
   const TypeSchedule& schedule = For(type);

@@ -4,11 +4,19 @@
 // most documents finish, sparse later, and a maximum age after which the bridge gives up with a
 // `timeout` event. After a cycle ends in a state that can still change (autorizado), the
 // document is followed at a low rate for the type's legal window (cancellation, CC-e...).
+//
+// A company may have learned processing offsets for a type (SetCompanyOffsets, written by the
+// Learner); the company-aware overloads use them in place of the type's offsets. The type's
+// then_every_ms, max_age_ms and follow rules apply to every company alike.
 #pragma once
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/document_type.h"
@@ -46,6 +54,29 @@ class PollPolicy {
   int64_t NextProcessingPoll(DocType type, int64_t cycle_started_ms, uint32_t poll_count,
                              int64_t now_ms) const;
 
+  // Replaces the processing offsets of (company, type) with `offsets_ms` (sorted, duplicates
+  // and non-positive values dropped); an empty list (or one left empty) reverts the company to
+  // the type's offsets.
+  void SetCompanyOffsets(const std::string& company, DocType type, std::vector<int64_t> offsets_ms);
+
+  // The processing offsets the company-aware overloads use for (company, type): the learned
+  // ones when set, otherwise For(type).offsets_ms.
+  const std::vector<int64_t>& OffsetsFor(std::string_view company, DocType type) const;
+
+  // FirstPoll for a document of `company`: start + OffsetsFor(company, type)[0], never after
+  // start + max_age_ms.
+  int64_t FirstPoll(std::string_view company, DocType type, int64_t cycle_started_ms) const;
+
+  // NextProcessingPoll for a document of `company`, on OffsetsFor(company, type). The slot is
+  // chosen by age, not by count: the first offset whose time is strictly after now_ms (now_ms
+  // being when the last poll was answered), then the then_every_ms grid after the last offset,
+  // never after start + max_age_ms; once that age is reached it returns now_ms. So a schedule
+  // replaced mid-cycle neither repeats nor skips ages. `poll_count` is accepted for symmetry
+  // with the type-only overload and does not affect the result. With on-time polls and no
+  // learned offsets it returns what the type-only overload returns.
+  int64_t NextProcessingPoll(std::string_view company, DocType type, int64_t cycle_started_ms,
+                             uint32_t poll_count, int64_t now_ms) const;
+
   // The next poll of a followed document whose cycle ended at `cycle_ended_ms`: now_ms +
   // follow_every_ms, but no later than the window's end, so the last poll lands on it. Nullopt
   // when the window is over (now_ms at or past its end) or is 0, and the watch is done.
@@ -57,6 +88,8 @@ class PollPolicy {
 
  private:
   std::array<TypeSchedule, 8> schedules_{};  // indexed by DocType's value
+  // Learned offsets per company, indexed by DocType's value; an empty vector means "the type's".
+  std::map<std::string, std::array<std::vector<int64_t>, 8>, std::less<>> company_offsets_;
   int64_t not_found_grace_ms_ = 10 * 60 * 1000;
 };
 

@@ -18,6 +18,10 @@ int64_t TokenBudget::ShareCap() const {
   return static_cast<int64_t>(std::floor(options_.share * static_cast<double>(limit_)));
 }
 
+int64_t TokenBudget::Floor() const {
+  return std::clamp<int64_t>(options_.floor_per_window, 0, ShareCap());
+}
+
 int64_t TokenBudget::used_in_window(int64_t now_ms) const {
   // A request sent at t counts until t + window_ms, exclusive.
   auto first_in_window =
@@ -33,9 +37,12 @@ std::optional<int64_t> TokenBudget::RemainingAllows(int64_t now_ms) const {
 
 int64_t TokenBudget::Available(int64_t now_ms) const {
   if (Paused(now_ms)) return 0;
-  int64_t available = ShareCap() - used_in_window(now_ms);
+  const int64_t used = used_in_window(now_ms);
+  int64_t available = ShareCap() - used;
   if (std::optional<int64_t> allowed = RemainingAllows(now_ms)) {
-    available = std::min(available, *allowed);
+    // The floor is counted against gatilho's own sliding window, not against the server's
+    // figure: an ERP that keeps overspending would otherwise hold it at zero forever.
+    available = std::max(std::min(available, *allowed), Floor() - used);
   }
   return std::max<int64_t>(available, 0);
 }
@@ -102,6 +109,17 @@ int64_t TokenBudget::NextCreditMs(int64_t now_ms) const {
 
   if (std::optional<int64_t> allowed = RemainingAllows(now_ms); allowed && *allowed <= 0) {
     at = std::max(at, remaining_until_ms_);
+    // The floor may free a credit before rule 2 lifts: when enough of gatilho's own requests
+    // have left the window to bring it under the floor (rule 1 then holds too, floor <= cap).
+    const int64_t floor = Floor();
+    if (floor > 0) {
+      int64_t floor_at = std::max(now_ms, paused_until_ms_);
+      if (used >= floor) {
+        const auto first_in_window = sent_ms_.end() - used;
+        floor_at = std::max(floor_at, *(first_in_window + (used - floor)) + options_.window_ms);
+      }
+      at = std::min(at, floor_at);
+    }
   }
   return at;
 }

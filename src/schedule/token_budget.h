@@ -9,6 +9,9 @@
 //      (limit - floor(share * limit)) out of what remains until that window resets: an ERP that
 //      spends faster than its reserve makes gatilho back off, not the ERP get refused.
 // A 429 pauses the token until Rate-Limit-Reset; the caller pauses it on 401/403 too.
+// An optional floor (Options::floor_per_window) overrides rule 2 only: that many requests per
+// window stay available even when the ERP spent past its reserve, so watching never stops
+// entirely; it never exceeds rule 1 and never lifts a pause.
 //
 // Pure state and arithmetic: no clock, no I/O. Times are milliseconds of a monotonic clock
 // (the caller passes Clock::MonotonicMs()). Not thread-safe: one owner (the planner's thread)
@@ -28,6 +31,9 @@ class TokenBudget {
     int64_t window_ms = 60'000;         // the API's rate-limit period
     int64_t default_limit = 100;        // Rate-Limit-Limit until a response says otherwise
     int64_t default_pause_ms = 60'000;  // pause after a 429 that carries no Rate-Limit-Reset
+    // Requests per window gatilho may still send when rule 2 allows none; capped at
+    // floor(share * limit); 0 = none.
+    int64_t floor_per_window = 0;
   };
 
   // A budget with default options.
@@ -63,12 +69,17 @@ class TokenBudget {
   // The last Rate-Limit-Limit a response reported, or the default.
   int64_t limit() const { return limit_; }
 
+  // floor(share * limit): the most gatilho sends in any window.
+  int64_t share_cap() const { return ShareCap(); }
+
   // gatilho's own requests acquired in the window_ms that end at now_ms.
   int64_t used_in_window(int64_t now_ms) const;
 
  private:
   // floor(share * limit): the most gatilho sends in any window.
   int64_t ShareCap() const;
+  // The floor in force: floor_per_window capped at ShareCap(), at least 0.
+  int64_t Floor() const;
   // What rule 2 still allows, or nullopt when no Rate-Limit-Remaining applies at now_ms.
   std::optional<int64_t> RemainingAllows(int64_t now_ms) const;
 

@@ -159,5 +159,59 @@ TEST(PollPolicy, SetReplacesOnlyThatTypesSchedule) {
   EXPECT_EQ(policy.FirstPoll(DocType::kCte, kStart), cte_first);
 }
 
+TEST(PollPolicy, CompanyOffsetsReplaceOnlyThatCompanysProcessingSlots) {
+  PollPolicy policy = PollPolicy::Defaults();
+  policy.SetCompanyOffsets("fast", DocType::kNfe, {3'000, 1'500, 1'500, 0, 6'000});
+  EXPECT_EQ(policy.OffsetsFor("fast", DocType::kNfe), (std::vector<int64_t>{1'500, 3'000, 6'000}));
+  EXPECT_EQ(policy.FirstPoll("fast", DocType::kNfe, kStart), kStart + 1'500);
+  EXPECT_EQ(policy.NextProcessingPoll("fast", DocType::kNfe, kStart, 1, kStart + 1'500),
+            kStart + 3'000);
+  // After the learned offsets, the type's tail every 5 minutes, up to the type's maximum age.
+  EXPECT_EQ(policy.NextProcessingPoll("fast", DocType::kNfe, kStart, 3, kStart + 6'000),
+            kStart + 6'000 + 5 * kMinute);
+  const int64_t deadline = kStart + policy.For(DocType::kNfe).max_age_ms;
+  EXPECT_EQ(policy.NextProcessingPoll("fast", DocType::kNfe, kStart, 9, deadline - 1), deadline);
+  EXPECT_EQ(policy.NextProcessingPoll("fast", DocType::kNfe, kStart, 9, deadline + 5),
+            deadline + 5);
+
+  // Other companies, other types and the type-only overloads keep the type's schedule.
+  EXPECT_EQ(policy.FirstPoll("other", DocType::kNfe, kStart),
+            policy.FirstPoll(DocType::kNfe, kStart));
+  EXPECT_EQ(policy.FirstPoll("fast", DocType::kCte, kStart),
+            policy.FirstPoll(DocType::kCte, kStart));
+  EXPECT_EQ(policy.FirstPoll(DocType::kNfe, kStart), kStart + 2'000);
+
+  // An empty list reverts to the type's offsets.
+  policy.SetCompanyOffsets("fast", DocType::kNfe, {});
+  EXPECT_EQ(policy.FirstPoll("fast", DocType::kNfe, kStart), kStart + 2'000);
+}
+
+TEST(PollPolicy, CompanyOverloadMatchesTypeOverloadWhenNothingWasLearned) {
+  const PollPolicy policy = PollPolicy::Defaults();
+  for (DocType type : kAllDocTypes) {
+    const std::vector<int64_t> polls = OnTimePolls(policy, type);
+    std::vector<int64_t> company_polls = {policy.FirstPoll("acme", type, kStart)};
+    while (company_polls.size() < polls.size()) {
+      company_polls.push_back(policy.NextProcessingPoll(
+          "acme", type, kStart, static_cast<uint32_t>(company_polls.size()), company_polls.back()));
+    }
+    EXPECT_EQ(company_polls, polls) << DocTypeName(type);
+  }
+}
+
+TEST(PollPolicy, ScheduleChangedMidCycleContinuesFromTheLastPollsAge) {
+  PollPolicy policy = PollPolicy::Defaults();
+  // Three polls done on the defaults (2 s, 4 s, 7 s); then a denser schedule is learned.
+  policy.SetCompanyOffsets("acme", DocType::kNfe, {1'000, 2'000, 3'000, 5'000, 8'000, 9'000});
+  // A count-indexed schedule would jump to offsets[3] = 5 s, before the last poll; by age the
+  // next slot is the first one after 7 s.
+  EXPECT_EQ(policy.NextProcessingPoll("acme", DocType::kNfe, kStart, 3, kStart + 7'000),
+            kStart + 8'000);
+  // And a sparser one learned mid-cycle does not skip ahead either.
+  policy.SetCompanyOffsets("acme", DocType::kNfe, {30'000, 60'000});
+  EXPECT_EQ(policy.NextProcessingPoll("acme", DocType::kNfe, kStart, 3, kStart + 7'000),
+            kStart + 30'000);
+}
+
 }  // namespace
 }  // namespace gatilho

@@ -185,5 +185,49 @@ TEST(TokenBudget, ShareTooSmallForOneRequestNeverAcquires) {
   EXPECT_EQ(budget.NextCreditMs(0), std::numeric_limits<int64_t>::max());
 }
 
+TEST(TokenBudget, FloorKeepsWatchingWhenTheErpOverspends) {
+  TokenBudget without_floor;
+  TokenBudget with_floor(TokenBudget::Options{.floor_per_window = 5});
+  // One own request half a window ago; now the ERP is spending past its reserve: 5 left of 100
+  // while 20 are the ERP's, for the next 50 s.
+  for (TokenBudget* budget : {&without_floor, &with_floor}) {
+    ASSERT_TRUE(budget->TryAcquire(70'000));
+    budget->OnResponse(100'000, 200, 100, 5, 50);
+  }
+  EXPECT_EQ(without_floor.Available(100'000), 0);
+  EXPECT_EQ(without_floor.NextCreditMs(100'000), 150'000);
+  // The request already sent in this window counts against the floor.
+  EXPECT_EQ(with_floor.Available(100'000), 4);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_TRUE(with_floor.TryAcquire(100'000 + i));
+  EXPECT_FALSE(with_floor.TryAcquire(101'000));
+  // The floor frees a credit when the oldest request leaves the window, before rule 2 lifts.
+  EXPECT_EQ(with_floor.NextCreditMs(101'000), 130'000);
+  EXPECT_EQ(with_floor.Available(130'000), 1);
+  EXPECT_EQ(without_floor.Available(130'000), 0);
+
+  // The floor never exceeds the share.
+  TokenBudget huge_floor(TokenBudget::Options{.floor_per_window = 1'000});
+  huge_floor.OnResponse(0, 200, 100, 0, 50);
+  EXPECT_EQ(huge_floor.Available(0), 80);
+  for (int i = 0; i < 80; ++i)
+    ASSERT_TRUE(huge_floor.TryAcquire(0));
+  EXPECT_FALSE(huge_floor.TryAcquire(0));
+}
+
+TEST(TokenBudget, FloorNeverBreaksA429Pause) {
+  TokenBudget budget(TokenBudget::Options{.floor_per_window = 10});
+  ASSERT_TRUE(budget.TryAcquire(0));
+  budget.OnResponse(500, 429, 100, 0, 30);
+  EXPECT_EQ(budget.Available(500), 0);
+  EXPECT_FALSE(budget.TryAcquire(29'000));
+  EXPECT_EQ(budget.NextCreditMs(1'000), 30'500);
+  // Once the pause is over (and the server window with it) the floor applies again.
+  EXPECT_GT(budget.Available(30'500), 0);
+  budget.PauseUntil(100'000);
+  EXPECT_EQ(budget.Available(40'000), 0);
+  EXPECT_EQ(budget.NextCreditMs(40'000), 100'000);
+}
+
 }  // namespace
 }  // namespace gatilho
