@@ -132,7 +132,10 @@ class PollStep {
       record_.next_poll_ms = NextProcessingPoll();
       return note + "processing; next poll in " + FormatDuration(record_.next_poll_ms - now_ms_);
     }
-    if (record_.cycle_ended_ms == 0) record_.cycle_ended_ms = now_ms_;
+    if (record_.cycle_ended_ms == 0) {
+      record_.cycle_ended_ms = now_ms_;
+      decision_.completed = !transition.ignored;
+    }
     std::optional<int64_t> next =
         transition.follow ? policy_.NextFollowPoll(key_.type, record_.cycle_ended_ms, now_ms_)
                           : std::nullopt;
@@ -201,8 +204,8 @@ class PollStep {
   }
 
   int64_t NextProcessingPoll() const {
-    return policy_.NextProcessingPoll(key_.type, record_.cycle_started_ms, record_.poll_count,
-                                      now_ms_);
+    return policy_.NextProcessingPoll(key_.company, key_.type, record_.cycle_started_ms,
+                                      record_.poll_count, now_ms_);
   }
 
   // The payload of an event the bridge makes up: there is no API body to forward.

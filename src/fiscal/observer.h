@@ -5,8 +5,8 @@
 // document's history. It is the whole "observe" step of the daemon minus the I/O: the caller
 // writes the decision to the store in one transaction and delivers nothing before that commits.
 // Threads: Observe() is const and touches no shared state; one Observer can serve all threads.
-// Lifetime: the Observer keeps its own copy of the PollPolicy; build a new Observer to apply a
-// changed policy.
+// Lifetime: the Observer reads the PollPolicy it was given, which must outlive it; schedules
+// the learner writes into that policy apply from the next Observe() on.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +40,9 @@ struct ObserverDecision {
   std::optional<HistoryEntry> history;
   bool unauthorized = false;  // the token was refused: the daemon pauses the company
   bool rate_limited = false;  // a 429: the daemon pauses the token
+  // This answer ended the cycle's processing with a status the API gave (not a timeout): the
+  // document finished between the previous poll and this one, which is what the learner needs.
+  bool completed = false;
 };
 
 class Observer {
@@ -66,7 +69,7 @@ class Observer {
                            const EventFilter& filter) const;
 
  private:
-  PollPolicy policy_;
+  const PollPolicy& policy_;
 };
 
 }  // namespace gatilho

@@ -323,5 +323,29 @@ TEST_F(ObserverTest, ARefusedTokenRetriesInFiveMinutesWithoutChangingTheWatch) {
   EXPECT_EQ(d.history->outcome, "unauthorized");
 }
 
+TEST_F(ObserverTest, OnlyTheAnswerThatEndsProcessingCountsAsACompletion) {
+  ObserverDecision processing = Observe(NewWatch(), Document(kProcessando), kStart + 2 * kSecond);
+  EXPECT_FALSE(processing.completed);
+  ObserverDecision authorized =
+      Observe(processing.record, Document(kAutorizado), kStart + 10 * kSecond);
+  EXPECT_TRUE(authorized.completed);
+  ObserverDecision cancelled =
+      Observe(authorized.record, Document(R"({"status":"cancelado"})"), kStart + 30 * kMinute);
+  EXPECT_FALSE(cancelled.completed);
+}
+
+TEST_F(ObserverTest, ATimeoutIsNotACompletion) {
+  ObserverDecision before = Observe(NewWatch(), Document(kProcessando), kStart + kHour - 1);
+  ObserverDecision d = Observe(before.record, Document(kProcessando), kStart + kHour);
+  EXPECT_EQ(d.record.state, WatchState::kDone);
+  EXPECT_FALSE(d.completed);
+}
+
+TEST_F(ObserverTest, OffsetsLearnedAfterConstructionApplyToTheNextPoll) {
+  policy_.SetCompanyOffsets("acme", DocType::kNfe, {2 * kSecond, 4 * kSecond, 40 * kSecond});
+  ObserverDecision d = Observe(NewWatch(), Document(kProcessando), kStart + 2 * kSecond);
+  EXPECT_EQ(d.record.next_poll_ms, kStart + 4 * kSecond);
+}
+
 }  // namespace
 }  // namespace gatilho
