@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -5,6 +6,7 @@
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "schedule/completion_model.h"
 
 namespace gatilho::cli {
 
@@ -41,6 +43,66 @@ std::string FormatAgo(int64_t ms, int64_t now) {
   return text;
 }
 
+std::string FormatDuration(int64_t ms) {
+  char text[32];
+  if (ms < 10'000) {
+    std::snprintf(text, sizeof(text), "%.1fs", static_cast<double>(ms) / 1000);
+  } else if (ms < 120'000) {
+    std::snprintf(text, sizeof(text), "%llds", static_cast<long long>(ms / 1000));
+  } else if (ms < 2 * 3'600'000) {
+    std::snprintf(text, sizeof(text), "%lldm", static_cast<long long>(ms / 60'000));
+  } else {
+    std::snprintf(text, sizeof(text), "%lldh", static_cast<long long>(ms / 3'600'000));
+  }
+  return text;
+}
+
+// Per API token: what gatilho spent of the rate limit and what it left to the ERP, as the
+// daemon last wrote it (every few seconds while it runs).
+void PrintTokens(Store& store) {
+  Result<std::vector<std::pair<std::string, TokenRecord>>> tokens = store.Tokens();
+  if (!tokens.ok() || tokens->empty()) return;
+  int64_t now = SystemClock::Instance().WallMs();
+  std::printf("\ntokens (rate limit per minute, as last seen by the daemon):\n");
+  std::printf("  %-18s %-20s %5s %7s %9s %9s %8s %6s %s\n", "TOKEN", "COMPANIES", "LIMIT",
+              "GATILHO", "USED/MIN", "ERP/MIN", "POLLS", "429S", "UPDATED");
+  for (const auto& [handle, t] : *tokens) {
+    // The API's remaining credits, less what gatilho spent, is what the ERP spent; it is an
+    // estimate because the two counts are read at slightly different moments.
+    std::string erp = "-";
+    if (t.limit > 0 && t.remaining >= 0 && t.reset_at_ms > t.updated_ms) {
+      int64_t erp_used = std::max<int64_t>(0, t.limit - t.remaining - t.polls_in_window);
+      erp = std::to_string(erp_used);
+    }
+    std::string paused =
+        t.paused_until_ms > now ? "  paused until " + FormatTime(t.paused_until_ms) : "";
+    std::printf("  token:%-12s %-20s %5lld %7lld %9lld %9s %8lld %6lld %s%s\n", handle.c_str(),
+                t.companies.c_str(), static_cast<long long>(t.limit),
+                static_cast<long long>(t.share_credits), static_cast<long long>(t.polls_in_window),
+                erp.c_str(), static_cast<long long>(t.polls_total),
+                static_cast<long long>(t.rate_limited_total), FormatAgo(t.updated_ms, now).c_str(),
+                paused.c_str());
+  }
+}
+
+// Per company and type: how long documents took to finish, as the learner estimates it.
+void PrintLearnedTimings(Store& store) {
+  Result<std::vector<ModelRecord>> models = store.Models();
+  if (!models.ok() || models->empty()) return;
+  std::printf("\nlearned time to finish (from completions seen):\n");
+  std::printf("  %-16s %-6s %8s %8s %8s %8s\n", "COMPANY", "TYPE", "SEEN", "MEDIAN", "P90", "P99");
+  for (const ModelRecord& record : *models) {
+    std::optional<CompletionModel> model = CompletionModel::Decode(record.bytes);
+    if (!model) continue;
+    std::printf("  %-16s %-6s %8llu %8s %8s %8s\n", record.company.c_str(),
+                std::string(DocTypeName(record.type)).c_str(),
+                static_cast<unsigned long long>(model->observations()),
+                FormatDuration(model->Quantile(0.5)).c_str(),
+                FormatDuration(model->Quantile(0.9)).c_str(),
+                FormatDuration(model->Quantile(0.99)).c_str());
+  }
+}
+
 int PrintOverview(Store& store) {
   Result<StoreCounts> counts = store.Counts();
   if (!counts.ok()) {
@@ -57,6 +119,8 @@ int PrintOverview(Store& store) {
               static_cast<unsigned long long>(counts->events_pending),
               static_cast<unsigned long long>(counts->events_delivered),
               static_cast<unsigned long long>(counts->events_dead));
+  PrintTokens(store);
+  PrintLearnedTimings(store);
   return kExitOk;
 }
 

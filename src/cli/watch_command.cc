@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
 #include "fiscal/api_paths.h"
+#include "schedule/learner.h"
 #include "schedule/poll_policy.h"
 
 namespace gatilho::cli {
@@ -106,7 +107,19 @@ int WatchCommand(const std::vector<std::string>& args) {
   std::unique_ptr<Store> store = OpenStoreOrReport(config->global);
   if (!store) return kExitFailure;
   int64_t now = SystemClock::Instance().WallMs();
-  int64_t first_poll = PollPolicy::Defaults().FirstPoll(*type, now);
+  // The first poll goes where this company's documents of this type usually finish, as the
+  // daemon learned it; a store without that model gives the type's default.
+  PollPolicy policy = PollPolicy::Defaults();
+  Learner learner(&policy, Learner::Options{});
+  Result<std::vector<ModelRecord>> models = store->Models();
+  if (models.ok()) {
+    for (const ModelRecord& model : *models) {
+      if (model.company == company_id && model.type == *type) {
+        learner.Load(model.company, model.type, model.bytes);
+      }
+    }
+  }
+  int64_t first_poll = policy.FirstPoll(company_id, *type, now);
   Result<std::vector<Store::AddOutcome>> outcomes = store->AddWatches(keys, now, first_poll);
   if (!outcomes.ok()) {
     PrintError("could not register the watches: " + outcomes.status().ToString());

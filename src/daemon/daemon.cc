@@ -147,6 +147,8 @@ Status Daemon::Drain() {
   }
   Status s = poller_->Flush();
   if (!s.ok()) return s;
+  s = poller_->Checkpoint();
+  if (!s.ok()) return s;
   if (http_.InFlight() > 0) {
     spdlog::warn(
         "abandoned {} requests still in flight after {} ms; they will be repeated on "

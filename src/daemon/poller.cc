@@ -19,6 +19,17 @@ namespace {
 constexpr int64_t kOrphanRecheckMs = 10 * 60 * 1000;
 // How long a company whose token the API refused is left alone before trying again.
 constexpr int64_t kUnauthorizedPauseMs = 5 * 60 * 1000;
+// How often token usage and learned models are written: often enough for `gatilho status` to be
+// current and for a crash to lose little learning, rarely enough to cost nothing next to polls.
+constexpr int64_t kPersistEveryMs = 10'000;
+
+// The age, in the current cycle, at which a pending watch's document was last seen processing:
+// the last poll's, or 0 (the cycle's start) when no poll came yet or the last one failed and
+// so saw nothing.
+int64_t LastSeenProcessingAge(const WatchRecord& record) {
+  if (record.poll_count == 0 || record.error_streak > 0) return 0;
+  return std::max<int64_t>(0, record.last_polled_ms - record.cycle_started_ms);
+}
 
 std::optional<int64_t> HeaderInt(const HttpResponse& response, std::string_view name) {
   std::optional<std::string> text = response.Header(name);
@@ -44,6 +55,8 @@ Poller::Poller(Store& store, HttpClient& http, const Clock& clock,
       clock_(clock),
       companies_(companies),
       policy_(std::move(policy)),
+      learner_(&policy_, options.learner),
+      gauge_(options.pressure),
       observer_(policy_),
       options_(options) {
   int64_t now_wall = clock_.WallMs();
@@ -51,6 +64,8 @@ Poller::Poller(Store& store, HttpClient& http, const Clock& clock,
   for (const auto& [id, company] : companies_) {
     std::string handle = SecretHandle(company.token);
     token_handles_[id] = handle;
+    std::string& companies = token_companies_[handle];
+    companies += (companies.empty() ? "" : ",") + id;
     filters_[id] = EventFilter{{company.events.begin(), company.events.end()}};
     TokenBudget& budget = BudgetFor(handle);
     // A pause the API imposed before a restart still holds: obey it from the stored record.
@@ -59,6 +74,15 @@ Poller::Poller(Store& store, HttpClient& http, const Clock& clock,
       budget.PauseUntil(now_mono + (stored->paused_until_ms - now_wall));
     }
   }
+  // What earlier runs learned applies from the first poll on; without it, the priors.
+  Result<std::vector<ModelRecord>> models = store_.Models();
+  if (!models.ok()) {
+    spdlog::warn("could not read the learned timings ({}); starting from the defaults",
+                 models.status().ToString());
+    return;
+  }
+  for (const ModelRecord& model : *models)
+    learner_.Load(model.company, model.type, model.bytes);
 }
 
 TokenBudget& Poller::BudgetFor(const std::string& handle) {
@@ -71,6 +95,14 @@ TokenBudget& Poller::BudgetFor(const std::string& handle) {
   return it->second;
 }
 
+double Poller::ChanceFinished(const DueWatch& watch, int64_t now) const {
+  const WatchRecord& record = watch.record;
+  if (record.state != WatchState::kPending) return 1.0;
+  int64_t last_age = LastSeenProcessingAge(record);
+  int64_t now_age = std::max(last_age + 1, now - record.cycle_started_ms);
+  return learner_.ChanceFinished(watch.key.company, watch.key.type, last_age, now_age);
+}
+
 int64_t Poller::CompanyPausedUntil(const std::string& company) const {
   auto it = company_paused_until_.find(company);
   return it == company_paused_until_.end() ? 0 : it->second;
@@ -78,9 +110,10 @@ int64_t Poller::CompanyPausedUntil(const std::string& company) const {
 
 Status Poller::Pump() {
   starved_ = false;
-  if (in_flight_.size() >= options_.max_in_flight) return Status::Ok();
   int64_t now = clock_.WallMs();
   int64_t now_mono = clock_.MonotonicMs();
+  gauge_.Update(now_mono, learner_);
+  if (in_flight_.size() >= options_.max_in_flight) return Status::Ok();
   Result<std::vector<DueWatch>> due = store_.DueWatches(now, options_.batch + in_flight_.size());
   if (!due.ok()) return due.status();
 
@@ -109,7 +142,9 @@ Status Poller::Pump() {
     }
     // The planner's budgets run on the monotonic clock; the schedule is stored in wall time.
     int64_t due_mono = now_mono - std::max<int64_t>(0, now - watch.record.next_poll_ms);
-    candidates.push_back(PollCandidate{i, token_handles_.at(watch.key.company), due_mono});
+    candidates.push_back(PollCandidate{i, token_handles_.at(watch.key.company), due_mono,
+                                       watch.key.company, ChanceFinished(watch, now),
+                                       watch.record.state == WatchState::kFollowing});
   }
   if (!deferred.empty()) {
     Status s = store_.Apply(deferred);
@@ -117,12 +152,17 @@ Status Poller::Pump() {
   }
 
   size_t room = options_.max_in_flight - in_flight_.size();
-  std::vector<size_t> picked = planner_.Plan(candidates, budgets_, now_mono, room);
+  std::map<std::string, size_t> left_without_credit;
+  std::vector<size_t> picked =
+      planner_.Plan(candidates, budgets_, now_mono, room, &left_without_credit);
   starved_ = picked.size() < candidates.size() && picked.size() < room;
+  for (const auto& [company, count] : left_without_credit)
+    gauge_.OnLeftWithoutCredit(company);
 
   for (size_t index : picked) {
     const DueWatch& watch = (*due)[index];
     const CompanyConfig& company = companies_.at(watch.key.company);
+    gauge_.OnSent(company.id, now - watch.record.next_poll_ms);
     HttpRequest request;
     request.url = ConsultUrl(company.base_url, watch.key.type, watch.key.ref);
     request.basic_user = company.token;
@@ -144,9 +184,14 @@ void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
   int64_t now_mono = clock_.MonotonicMs();
   const std::string& handle = token_handles_.at(company.id);
   TokenBudget& budget = BudgetFor(handle);
-  budget.OnResponse(now_mono, response.status, HeaderInt(response, "rate-limit-limit"),
-                    HeaderInt(response, "rate-limit-remaining"),
-                    HeaderInt(response, "rate-limit-reset"));
+  std::optional<int64_t> remaining = HeaderInt(response, "rate-limit-remaining");
+  std::optional<int64_t> reset = HeaderInt(response, "rate-limit-reset");
+  budget.OnResponse(now_mono, response.status, HeaderInt(response, "rate-limit-limit"), remaining,
+                    reset);
+  TokenSeen& seen = token_seen_[handle];
+  ++seen.polls;
+  if (remaining) seen.remaining = *remaining;
+  if (reset) seen.reset_at_ms = now + *reset * 1000;
 
   Observation observation =
       ParseConsult(due.key.type, response.status, response.body, response.error);
@@ -160,13 +205,9 @@ void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
         "the API answered 429 (rate limit) to a poll of company {}; polling with that token is "
         "paused for {} s. If the ERP needs more of the limit, lower budget_share",
         company.id, pause_ms / 1000);
-    Result<TokenRecord> stored = store_.GetToken(handle);
-    TokenRecord record = stored.ok() ? *stored : TokenRecord{};
-    record.paused_until_ms = now + pause_ms;
-    record.updated_ms = now;
-    ++record.rate_limited_total;
-    Status s = store_.PutToken(handle, record);
-    if (!s.ok()) spdlog::error("could not persist the rate-limit pause: {}", s.ToString());
+    ++seen.rate_limited;
+    // A restart must obey the pause, so the record is written now rather than in a while.
+    persisted_ms_ = 0;
   }
   if (decision.unauthorized && CompanyPausedUntil(company.id) <= now) {
     company_paused_until_[company.id] = now + kUnauthorizedPauseMs;
@@ -186,6 +227,14 @@ void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
                  due.record.error_streak);
   }
 
+  if (decision.completed && due.record.state == WatchState::kPending) {
+    // The document finished after the last poll that saw it processing and by this answer.
+    const WatchRecord& before = due.record;
+    int64_t lower = LastSeenProcessingAge(before);
+    int64_t upper = std::max(lower + 1, now - before.cycle_started_ms);
+    learner_.RecordCompletion(company.id, due.key.type, lower, upper);
+  }
+
   Decided decided;
   decided.previous_status = due.record.last_status;
   for (const EventRecord& event : decision.events)
@@ -198,7 +247,45 @@ void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
   decided_.push_back(std::move(decided));
 }
 
+Status Poller::PersistLearned(bool force) {
+  int64_t now = clock_.WallMs();
+  if (!force && now - persisted_ms_ < kPersistEveryMs) return Status::Ok();
+  persisted_ms_ = now;
+  int64_t now_mono = clock_.MonotonicMs();
+  for (auto& [handle, seen] : token_seen_) {
+    Result<TokenRecord> stored = store_.GetToken(handle);
+    TokenRecord record = stored.ok() ? *stored : TokenRecord{};
+    const TokenBudget& budget = BudgetFor(handle);
+    record.limit = budget.limit();
+    record.share_credits = static_cast<int64_t>(options_.budget_share * budget.limit());
+    record.polls_in_window = budget.used_in_window(now_mono);
+    if (seen.remaining >= 0) record.remaining = seen.remaining;
+    if (seen.reset_at_ms > 0) record.reset_at_ms = seen.reset_at_ms;
+    record.paused_until_ms =
+        budget.Paused(now_mono) ? now + (budget.paused_until_ms() - now_mono) : 0;
+    record.polls_total += seen.polls;
+    record.rate_limited_total += seen.rate_limited;
+    record.companies = token_companies_[handle];
+    record.updated_ms = now;
+    Status s = store_.PutToken(handle, record);
+    if (!s.ok()) return s;
+    seen.polls = 0;
+    seen.rate_limited = 0;
+  }
+  std::vector<ModelRecord> models;
+  for (auto& [key, bytes] : learner_.TakeChanged())
+    models.push_back(ModelRecord{key.first, key.second, std::move(bytes)});
+  if (models.empty()) return Status::Ok();
+  return store_.PutModels(models);
+}
+
+Status Poller::Checkpoint() {
+  return PersistLearned(/*force=*/true);
+}
+
 Status Poller::Flush() {
+  Status learned = PersistLearned(/*force=*/false);
+  if (!learned.ok()) return learned;
   if (decided_.empty()) return Status::Ok();
   std::vector<WatchUpdate> updates;
   updates.reserve(decided_.size());

@@ -22,8 +22,10 @@
 #include "core/clock.h"
 #include "fiscal/observer.h"
 #include "net/http_client.h"
+#include "schedule/learner.h"
 #include "schedule/planner.h"
 #include "schedule/poll_policy.h"
+#include "schedule/pressure_gauge.h"
 #include "schedule/token_budget.h"
 #include "store/store.h"
 
@@ -36,6 +38,8 @@ class Poller {
     size_t batch = 256;  // due watches read from the store per Pump()
     double budget_share = 0.8;
     int64_t request_timeout_ms = 20'000;
+    Learner::Options learner;
+    PressureGauge::Options pressure;
   };
 
   struct Counters {
@@ -53,7 +57,11 @@ class Poller {
   Status Pump();
 
   // Commits the decisions of every answer received since the last Flush(), in one transaction.
+  // Every few seconds it also writes token usage and the learned models.
   Status Flush();
+
+  // Writes token usage and the learned models now; for a clean stop.
+  Status Checkpoint();
 
   // The earliest wall time at which Pump() could start a poll, or nullopt when nothing is
   // scheduled. Accounts for polls in flight and for tokens waiting for credit.
@@ -65,6 +73,7 @@ class Poller {
   size_t in_flight() const { return in_flight_.size(); }
   size_t unflushed() const { return decided_.size(); }
   const Counters& counters() const { return counters_; }
+  const Learner& learner() const { return learner_; }
 
  private:
   struct Decided {
@@ -73,7 +82,21 @@ class Poller {
     std::string previous_status;
   };
 
+  // What the last answers said about a token, kept for the store's token record.
+  struct TokenSeen {
+    int64_t remaining = -1;  // Rate-Limit-Remaining of the last answer; -1 when not seen
+    int64_t reset_at_ms = 0;
+    int64_t polls = 0;  // polls since the record was last written
+    int64_t rate_limited = 0;
+  };
+
   void OnAnswer(const DueWatch& due, const CompanyConfig& company, const HttpResponse& response);
+  // Writes every token's usage to the store so `gatilho status` can show it, and the models
+  // learned since the last write; at most once per kPersistEveryMs unless forced.
+  Status PersistLearned(bool force);
+  // The chance that a poll of `watch` now finds its document finished, given that it was still
+  // processing at the last poll (the learner's model); 1 for a followed watch.
+  double ChanceFinished(const DueWatch& watch, int64_t now) const;
   TokenBudget& BudgetFor(const std::string& handle);
   // The wall time before which `company` must not be polled (credentials refused), or 0.
   int64_t CompanyPausedUntil(const std::string& company) const;
@@ -84,11 +107,16 @@ class Poller {
   const std::map<std::string, CompanyConfig>& companies_;
   std::map<std::string, std::string> token_handles_;  // company id -> SecretHandle(token)
   std::map<std::string, EventFilter> filters_;        // company id -> enabled events
-  PollPolicy policy_;
+  PollPolicy policy_;  // shared by the observer (reads) and the learner (writes schedules)
+  Learner learner_;
+  PressureGauge gauge_;
   Observer observer_;
   Planner planner_;
   Options options_;
-  std::map<std::string, TokenBudget> budgets_;  // by token handle
+  std::map<std::string, TokenBudget> budgets_;          // by token handle
+  std::map<std::string, TokenSeen> token_seen_;         // by token handle
+  std::map<std::string, std::string> token_companies_;  // handle -> "acme,beta"
+  int64_t persisted_ms_ = 0;
   std::map<std::string, int64_t> company_paused_until_;
   std::set<std::string> warned_companies_;
   std::set<std::string> in_flight_;  // encoded watch keys

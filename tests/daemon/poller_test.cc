@@ -458,5 +458,69 @@ TEST_F(PollerTest, WatchOfCompanyWithoutConfigIsDeferred) {
   EXPECT_TRUE(EventsOf("gone", "G1").empty());
 }
 
+// The consult body of a document still being processed.
+LoopbackServer::Reply Processando() {
+  return LoopbackServer::Reply{.status = 200,
+                               .headers = {{"Content-Type", "application/json"}},
+                               .body = R"({"ref":"R1","status":"processando_autorizacao"})"};
+}
+
+TEST_F(PollerTest, LearnsHowLongDocumentsTakeAndKeepsItAcrossRestarts) {
+  // Every document is still processing until 20 s after the test starts, then authorised.
+  const int64_t finish_at = clock_.WallMs() + 20 * kSecond;
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return clock_.WallMs() < finish_at ? Processando() : Autorizado();
+  });
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", Refs("R", 10));
+  for (int step = 0; step < 120 && EventsOf("acme", "R9").empty(); ++step) {
+    Turn();
+    clock_.Advance(kSecond);
+  }
+  ASSERT_EQ(EventsOf("acme", "R9").size(), 1u);
+  const CompletionModel& learned = poller_->learner().Model("acme", DocType::kNfe);
+  EXPECT_EQ(learned.observations(), 10u);
+  ASSERT_TRUE(poller_->Checkpoint().ok());
+
+  Result<std::vector<ModelRecord>> models = store_->Models();
+  ASSERT_TRUE(models.ok()) << models.status().ToString();
+  ASSERT_EQ(models->size(), 1u);
+  EXPECT_EQ((*models)[0].company, "acme");
+  EXPECT_EQ((*models)[0].type, DocType::kNfe);
+
+  const int64_t learned_median = learned.Quantile(0.5);
+  EXPECT_GE(learned_median, 10 * kSecond);
+  EXPECT_LE(learned_median, 40 * kSecond);
+  MakePoller();
+  EXPECT_EQ(poller_->learner().Model("acme", DocType::kNfe).observations(), 10u);
+  EXPECT_EQ(poller_->learner().Model("acme", DocType::kNfe).Quantile(0.5), learned_median);
+}
+
+TEST_F(PollerTest, DemandBeyondTheBudgetRaisesTheCompanysPressure) {
+  // A limit of 10 per minute against 300 documents that never finish.
+  SetAnswer([&](const LoopbackServer::Request&) {
+    LoopbackServer::Reply reply = Processando();
+    reply.headers.emplace_back("Rate-Limit-Limit", "10");
+    return reply;
+  });
+  AddCompany("acme", "tok-acme");
+  Poller::Options options;
+  options.max_in_flight = 4;
+  MakePoller(options);
+  Watch("acme", Refs("R", 300));
+  ASSERT_DOUBLE_EQ(poller_->learner().Pressure("acme"), 1.0);
+
+  for (int step = 0; step < 60; ++step) {
+    Turn();
+    clock_.Advance(5 * kSecond);
+  }
+
+  EXPECT_GT(poller_->learner().Pressure("acme"), 1.5);
+  // The pressure never bought a 429: the budget still held.
+  EXPECT_EQ(poller_->counters().rate_limited, 0u);
+  EXPECT_LE(server_.requests().size(), 8u * 5 + 8u);
+}
+
 }  // namespace
 }  // namespace gatilho
