@@ -100,20 +100,16 @@ void Learner::Load(const std::string& company, DocType type, std::string_view by
   Reoptimize(key, entry);
 }
 
-void Learner::Reoptimize(const Key& key, const Entry& entry) {
-  const TypeSchedule& schedule = policy_->For(key.second);
-  if (schedule.max_age_ms <= 0) return;
-  const CompletionModel& model = entry.model;
-  const ScheduleOptimizer::Result result =
-      ScheduleOptimizer::Optimize([&model](int64_t age_ms) { return model.Cdf(age_ms); },
-                                  options_.poll_cost_ms * Pressure(key.first), schedule.max_age_ms);
+std::vector<int64_t> Learner::DeriveOffsets(const ScheduleOptimizer::Cdf& cdf, double poll_cost_ms,
+                                            const TypeSchedule& schedule) {
+  if (schedule.max_age_ms <= 0) return {};
+  const ScheduleOptimizer::Result result = ScheduleOptimizer::Optimize(
+      cdf, poll_cost_ms, schedule.max_age_ms, /*grid_points=*/240, schedule.then_every_ms);
 
-  // The optimizer's last poll is the maximum age, which the policy adds by itself. Past the
-  // first gap wider than the type's tail interval the type's tail takes over: the model only
-  // knows documents that finished, so it underrates the stuck ones (a SEFAZ outage), and the
-  // tail interval is the slowest rate at which the operator accepts to discover them.
-  // TODO(optimizer): the DP does not know about the tail that follows the learned offsets, so
-  // the offsets before the cut are optimal for a slightly different problem.
+  // A final poll at the maximum age is the policy's own. Past the first gap wider than the
+  // type's tail interval the tail takes over: a model only knows documents that finished, so it
+  // underrates the stuck ones (a SEFAZ outage), and the tail interval is the slowest rate at
+  // which the operator accepts to discover them.
   std::vector<int64_t> offsets;
   for (int64_t offset : result.offsets_ms) {
     if (offset >= schedule.max_age_ms) break;
@@ -123,14 +119,23 @@ void Learner::Reoptimize(const Key& key, const Entry& entry) {
     }
     offsets.push_back(offset);
   }
-  // Only the final poll was worth its cost: the type's tail from the cycle's start is the
-  // sparsest schedule the type allows.
+  // No poll before the tail was worth its cost: the tail from the cycle's start is the sparsest
+  // schedule the type allows.
   if (offsets.empty()) {
     offsets.push_back(schedule.then_every_ms > 0
                           ? std::min(schedule.then_every_ms, schedule.max_age_ms)
                           : schedule.max_age_ms);
   }
-  policy_->SetCompanyOffsets(key.first, key.second, std::move(offsets));
+  return offsets;
+}
+
+void Learner::Reoptimize(const Key& key, const Entry& entry) {
+  const TypeSchedule& schedule = policy_->For(key.second);
+  if (schedule.max_age_ms <= 0) return;
+  const CompletionModel& model = entry.model;
+  policy_->SetCompanyOffsets(key.first, key.second,
+                             DeriveOffsets([&model](int64_t age_ms) { return model.Cdf(age_ms); },
+                                           options_.poll_cost_ms * Pressure(key.first), schedule));
 }
 
 }  // namespace gatilho

@@ -25,6 +25,7 @@
 
 #include "schedule/completion_model.h"
 #include "schedule/poll_policy.h"
+#include "schedule/schedule_optimizer.h"
 
 namespace gatilho {
 
@@ -61,6 +62,13 @@ class Learner {
 
   // Models changed since the last call, for the store.
   std::vector<std::pair<std::pair<std::string, DocType>, std::string>> TakeChanged();
+
+  // The processing offsets `schedule`'s type gets for completion law `cdf` at `poll_cost_ms`:
+  // ScheduleOptimizer's, knowing the type's tail (then_every_ms) follows them, cut at the first
+  // gap wider than that tail. Never empty when max_age_ms > 0. The policy benchmark's oracle
+  // uses it with the true law, so both are derived the same way.
+  static std::vector<int64_t> DeriveOffsets(const ScheduleOptimizer::Cdf& cdf, double poll_cost_ms,
+                                            const TypeSchedule& schedule);
 
   // Restores a model read from the store (bytes from CompletionModel::Encode) and its
   // schedule. Unreadable bytes are ignored (the prior stays).

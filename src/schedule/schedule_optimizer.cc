@@ -53,7 +53,8 @@ std::vector<int64_t> Grid(int64_t max_age_ms, int grid_points) {
 }  // namespace
 
 ScheduleOptimizer::Result ScheduleOptimizer::Optimize(const Cdf& cdf, double poll_cost_ms,
-                                                      int64_t max_age_ms, int grid_points) {
+                                                      int64_t max_age_ms, int grid_points,
+                                                      int64_t tail_every_ms) {
   Result result;
   if (max_age_ms <= 0) {
     result.offsets_ms = {std::max<int64_t>(max_age_ms, 0)};
@@ -104,8 +105,37 @@ ScheduleOptimizer::Result ScheduleOptimizer::Optimize(const Cdf& cdf, double pol
     }
   }
 
+  // With a tail, stopping after any point k is an option: g[k] = the integral of (1 - F) over
+  // (0, ages[k]], so g[n-1] - g[k] is how long, in expectation, a document keeps processing
+  // after ages[k] (within the maximum age): the tail polls it every tail_every_ms meanwhile.
+  size_t end = n - 1;
+  double tail_polls = 0;
+  double tail_delay = 0;
+  if (tail_every_ms > 0) {
+    const auto tail = static_cast<double>(tail_every_ms);
+    std::vector<double> g(n, 0.0);
+    for (size_t k = 1; k < n; ++k) {
+      g[k] =
+          g[k - 1] + static_cast<double>(ages[k] - ages[k - 1]) * (1.0 - 0.5 * (f[k - 1] + f[k]));
+    }
+    // On a tie, stopping early wins: the policy polls at the maximum age in any case.
+    double best_total = best[n - 1] + 1e-6;
+    for (size_t k = 0; k < n - 1; ++k) {
+      if (best[k] == infinity) continue;
+      const double polls = (g[n - 1] - g[k]) / tail + 0.5 * (1.0 - f[k]);
+      const double delay = (f[n - 1] - f[k]) * 0.5 * tail;
+      const double total = best[k] + poll_cost_ms * polls + delay;
+      if (total < best_total) {
+        best_total = total;
+        end = k;
+        tail_polls = polls;
+        tail_delay = delay;
+      }
+    }
+  }
+
   std::vector<size_t> chosen;
-  for (size_t k = n - 1; k != 0; k = previous[k])
+  for (size_t k = end; k != 0; k = previous[k])
     chosen.push_back(k);
   std::reverse(chosen.begin(), chosen.end());
 
@@ -117,6 +147,8 @@ ScheduleOptimizer::Result ScheduleOptimizer::Optimize(const Cdf& cdf, double pol
     delay_total += static_cast<double>(ages[k]) * (f[k] - f[last]) - (s[k] - s[last]);
     last = k;
   }
+  result.expected_polls += tail_polls;
+  delay_total += tail_delay;
   result.expected_delay_ms = f[n - 1] > 0 ? delay_total / f[n - 1] : 0;
   return result;
 }

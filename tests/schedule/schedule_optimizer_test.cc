@@ -142,5 +142,37 @@ TEST(ScheduleOptimizer, BeatsFixedIntervalsOfEqualCost) {
   }
 }
 
+TEST(ScheduleOptimizer, WithATailTheScheduleStopsOnceEveryDocumentIsCaught) {
+  constexpr int64_t kDay = 24 * 3600 * 1000;
+  // Every document finishes evenly within 10 s.
+  auto cdf = [](int64_t age_ms) {
+    return std::min(1.0, static_cast<double>(std::max<int64_t>(age_ms, 0)) / 10'000.0);
+  };
+  const ScheduleOptimizer::Result without = ScheduleOptimizer::Optimize(cdf, 2'000, kDay);
+  ASSERT_FALSE(without.offsets_ms.empty());
+  EXPECT_EQ(without.offsets_ms.back(), kDay);
+
+  const ScheduleOptimizer::Result with =
+      ScheduleOptimizer::Optimize(cdf, 2'000, kDay, 240, /*tail_every_ms=*/5 * 60'000);
+  ASSERT_FALSE(with.offsets_ms.empty());
+  EXPECT_GE(with.offsets_ms.back(), 9'000);
+  EXPECT_LE(with.offsets_ms.back(), 11'000);  // the grid point at or after 10 s
+  EXPECT_NEAR(with.expected_polls, without.expected_polls, 1e-6);
+}
+
+TEST(ScheduleOptimizer, AnExpensivePollWithATailDoesNotPushTheFirstPollFarOut) {
+  constexpr int64_t kDay = 24 * 3600 * 1000;
+  // Log-spread completions: a few seconds typically, a long tail of minutes.
+  auto cdf = [](int64_t age_ms) {
+    if (age_ms <= 0) return 0.0;
+    return std::min(1.0, 0.5 + 0.15 * std::log2(static_cast<double>(age_ms) / 5'000.0));
+  };
+  const ScheduleOptimizer::Result result =
+      ScheduleOptimizer::Optimize(cdf, 1e9, kDay, 240, /*tail_every_ms=*/5 * 60'000);
+  // At a prohibitive cost, what remains is the tail alone, or one poll within it.
+  for (int64_t offset : result.offsets_ms)
+    EXPECT_LE(offset, 5 * 60'000);
+}
+
 }  // namespace
 }  // namespace gatilho
