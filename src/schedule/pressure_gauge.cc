@@ -21,16 +21,23 @@ bool PressureGauge::Update(int64_t now_ms, Learner& learner) {
   for (const auto& [company, period] : periods_) {
     const double late_ms =
         period.sent > 0 ? period.late_sum_ms / static_cast<double>(period.sent) : 0;
+    double& previous_late_ms = previous_late_ms_[company];
     double factor = learner.Pressure(company);
     // Lateness alone is not overload (a paused token is late too); demand left without credit
-    // alone is not either (one unlucky pass). Both together mean the schedules ask too much; so
-    // does demand left over with nothing sent at all.
+    // alone is not either (one unlucky pass). Both together, with the lateness still growing,
+    // mean the schedules ask for more than the budget gives; so does demand left over with
+    // nothing sent at all. A backlog that drains needs no more stretching: raising the factor
+    // until it is gone would leave the schedules far sparser than the budget requires.
+    const bool growing = late_ms > previous_late_ms;
     if (period.left_out &&
-        (period.sent == 0 || late_ms > static_cast<double>(options_.late_high_ms))) {
+        (period.sent == 0 || (late_ms > static_cast<double>(options_.late_high_ms) && growing))) {
       factor *= options_.up;
-    } else if (late_ms < static_cast<double>(options_.late_low_ms)) {
+    } else if (!period.left_out || late_ms < static_cast<double>(options_.late_low_ms)) {
+      // Credit was left over all period (or the polls went out on time): the schedules may ask
+      // for more, or documents would wait on sparse schedules while the budget sits idle.
       factor /= options_.down;
     }
+    previous_late_ms = late_ms;
     factor = std::clamp(factor, 1.0, options_.max);
     learner.SetPressure(company, factor);
     max_seen_ = std::max(max_seen_, learner.Pressure(company));
