@@ -21,6 +21,7 @@ constexpr ConfigKey kGlobalKeys[] = {
     {"companies_dir"},
     {"log_level"},
     {"budget_share"},
+    {"budget_floor"},
     {"delivery_timeout_seconds"},
     {"retry_horizon_hours"},
     {"poll_concurrency"},
@@ -168,6 +169,10 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
                  entry->value + "'");
     }
   }
+  ReadWholeNumber(file, "budget_floor", 0, 100,
+                  "requests per minute per token gatilho keeps polling with even when the ERP "
+                  "spends past its reserve",
+                  global.budget_floor, errors);
   ReadWholeNumber(file, "delivery_timeout_seconds", 1, 600,
                   "seconds to wait for the ERP to answer one webhook",
                   global.delivery_timeout_seconds, errors);

@@ -57,6 +57,7 @@ struct GlobalConfig {
   std::string companies_dir;          // absolute
   std::string log_level = "info";     // trace, debug, info, warn, error or off
   double budget_share = 0.8;          // 0.05..1.0 of each token's rate limit
+  int budget_floor = 2;               // 0..100 requests per minute per token, whatever the ERP does
   int delivery_timeout_seconds = 15;  // 1..600
   int retry_horizon_hours = 72;       // 1..8760
   int poll_concurrency = 16;          // 1..1024

@@ -50,6 +50,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   Poller::Options poller_options;
   poller_options.max_in_flight = static_cast<size_t>(std::max(1, config.global.poll_concurrency));
   poller_options.budget_share = config.global.budget_share;
+  poller_options.budget_floor = config.global.budget_floor;
   auto poller = std::make_unique<Poller>(store, http, clock, config.companies,
                                          PollPolicy::Defaults(), poller_options);
 

@@ -64,8 +64,8 @@ Poller::Poller(Store& store, HttpClient& http, const Clock& clock,
   for (const auto& [id, company] : companies_) {
     std::string handle = SecretHandle(company.token);
     token_handles_[id] = handle;
-    std::string& companies = token_companies_[handle];
-    companies += (companies.empty() ? "" : ",") + id;
+    std::string& sharing = token_companies_[handle];
+    sharing += (sharing.empty() ? "" : ",") + id;
     filters_[id] = EventFilter{{company.events.begin(), company.events.end()}};
     TokenBudget& budget = BudgetFor(handle);
     // A pause the API imposed before a restart still holds: obey it from the stored record.
@@ -90,6 +90,7 @@ TokenBudget& Poller::BudgetFor(const std::string& handle) {
   if (it == budgets_.end()) {
     TokenBudget::Options budget_options;
     budget_options.share = options_.budget_share;
+    budget_options.floor_per_window = options_.budget_floor;
     it = budgets_.emplace(handle, TokenBudget(budget_options)).first;
   }
   return it->second;

@@ -37,6 +37,9 @@ class Poller {
     size_t max_in_flight = 16;
     size_t batch = 256;  // due watches read from the store per Pump()
     double budget_share = 0.8;
+    // Requests per window each token keeps even when the ERP spends past its reserve
+    // (TokenBudget::Options::floor_per_window), so that watching never stops entirely.
+    int64_t budget_floor = 2;
     int64_t request_timeout_ms = 20'000;
     Learner::Options learner;
     PressureGauge::Options pressure;

@@ -45,6 +45,7 @@ TEST_F(ConfigTest, LoadsMinimalValidSetup) {
   EXPECT_EQ(config->global.config_file, path);
   EXPECT_EQ(config->global.log_level, "info");
   EXPECT_DOUBLE_EQ(config->global.budget_share, 0.8);
+  EXPECT_EQ(config->global.budget_floor, 2);
   EXPECT_EQ(config->global.delivery_timeout_seconds, 15);
   EXPECT_EQ(config->global.retry_horizon_hours, 72);
   EXPECT_EQ(config->global.poll_concurrency, 16);
@@ -68,7 +69,7 @@ TEST_F(ConfigTest, LoadsMinimalValidSetup) {
 TEST_F(ConfigTest, ReadsEveryGlobalSetting) {
   std::string path = WriteGlobal(
       "log_level = debug\nbudget_share = 0.5\ndelivery_timeout_seconds = 30\n"
-      "retry_horizon_hours = 24\npoll_concurrency = 4\n");
+      "retry_horizon_hours = 24\npoll_concurrency = 4\nbudget_floor = 0\n");
 
   Result<GlobalConfig> global = LoadGlobalConfig(path);
 
@@ -78,6 +79,7 @@ TEST_F(ConfigTest, ReadsEveryGlobalSetting) {
   EXPECT_EQ(global->delivery_timeout_seconds, 30);
   EXPECT_EQ(global->retry_horizon_hours, 24);
   EXPECT_EQ(global->poll_concurrency, 4);
+  EXPECT_EQ(global->budget_floor, 0);
 }
 
 TEST_F(ConfigTest, RelativeDirsAreResolvedAgainstTheConfigFile) {
@@ -125,7 +127,7 @@ TEST_F(ConfigTest, MissingGlobalFileIsAnIoErrorNamingThePath) {
 TEST_F(ConfigTest, OutOfRangeGlobalNumbersAreRejected) {
   std::string path = WriteGlobal(
       "budget_share = 1.5\ndelivery_timeout_seconds = 0\nretry_horizon_hours = soon\n"
-      "poll_concurrency = 2000\nlog_level = verbose\n");
+      "poll_concurrency = 2000\nlog_level = verbose\nbudget_floor = -1\n");
 
   Result<GlobalConfig> global = LoadGlobalConfig(path);
 
@@ -136,6 +138,7 @@ TEST_F(ConfigTest, OutOfRangeGlobalNumbersAreRejected) {
   EXPECT_THAT(message, HasSubstr(":5: retry_horizon_hours must be a whole number from 1"));
   EXPECT_THAT(message, HasSubstr(":6: poll_concurrency must be a whole number from 1 to 1024"));
   EXPECT_THAT(message, HasSubstr(":7: log_level must be one of trace, debug, info"));
+  EXPECT_THAT(message, HasSubstr(":8: budget_floor must be a whole number from 0 to 100"));
 }
 
 TEST_F(ConfigTest, UnknownKeySuggestsTheClosestKnownOne) {
