@@ -20,9 +20,14 @@ struct Ranked {
   size_t turn = 0;  // rank within its (token, company), from 0
 };
 
-double Priority(const PollCandidate& candidate, int64_t now_ms) {
-  const double waited = static_cast<double>(now_ms - candidate.due_ms) + kWaitBaseMs;
-  return std::max(candidate.chance, kMinChance) * waited;
+double Priority(const PollCandidate& candidate, int64_t now_ms, int64_t starvation_ms) {
+  const double overdue = static_cast<double>(now_ms - candidate.due_ms);
+  // A model can be wrong about one document (a stuck NF-e it thinks cannot be done): past the
+  // starvation bound the wait alone decides, so that such a document is not starved for hours
+  // while a stream of likelier ones keeps arriving.
+  const double floor =
+      starvation_ms > 0 ? std::min(1.0, overdue / static_cast<double>(starvation_ms)) : 0.0;
+  return std::max({candidate.chance, kMinChance, floor}) * (overdue + kWaitBaseMs);
 }
 
 bool Better(const Ranked& a, const Ranked& b) {
@@ -72,7 +77,7 @@ std::vector<size_t> Planner::Plan(const std::vector<PollCandidate>& due,
     if (candidate.due_ms > now_ms) continue;
     budgets.try_emplace(candidate.token_handle);
     (candidate.following ? following : pending)
-        .push_back(Ranked{&candidate, i, Priority(candidate, now_ms)});
+        .push_back(Ranked{&candidate, i, Priority(candidate, now_ms, options_.starvation_ms)});
   }
   OrderByTurns(pending);
   OrderByTurns(following);

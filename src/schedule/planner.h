@@ -7,6 +7,9 @@
 // When demand exceeds credit it chooses by expected value: a candidate's priority is the chance
 // that a poll finds its document finished, times how long the poll has waited (plus one
 // second), so a likely answer goes first and an overdue poll's priority grows without bound.
+// No candidate starves behind likelier ones: the chance it is ranked with rises with its wait
+// and reaches 1 once it has waited Options::starvation_ms, from which point only candidates
+// that waited longer go before it (first due, first served).
 // The companies of one token are served in turns (one pick each per turn, best priority first),
 // so a company with thousands of due watches cannot take every credit from one with ten.
 // Watches that are only being followed after their cycle (cancellations...) use spare credits:
@@ -38,11 +41,20 @@ struct PollCandidate {
 
 class Planner {
  public:
+  struct Options {
+    // A candidate that has waited this long ranks as if sure to find its document finished.
+    int64_t starvation_ms = 20 * 60'000;
+  };
+
+  Planner() = default;
+  explicit Planner(Options options) : options_(options) {}
+
   // The `index` of each candidate to poll now, in the order chosen, taking one credit from its
   // token's budget for each. Pending candidates go first: within a token, the companies take
   // turns (turn k gives each company its k-th best candidate), and within a turn, and across
   // tokens, higher priority goes first, where priority = max(chance, 0.001) * (now_ms - due_ms +
-  // 1000); ties go to the earlier due, then to input order (so with equal chances and one
+  // 1000), with chance raised to at least (now_ms - due_ms) / starvation_ms (capped at 1);
+  // ties go to the earlier due, then to input order (so with equal chances and one
   // company per token this is earliest due first). Following candidates come after, by the same
   // rule, only for a token whose pending candidates were all chosen and only while its
   // Available(now_ms) stays above a quarter of share_cap(). A candidate whose token has no
@@ -62,6 +74,9 @@ class Planner {
                            std::map<std::string, TokenBudget>& budgets, int64_t now_ms,
                            size_t max_picks,
                            std::map<std::string, size_t>* left_without_credit) const;
+
+ private:
+  Options options_;
 };
 
 }  // namespace gatilho

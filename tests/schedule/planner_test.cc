@@ -172,6 +172,26 @@ TEST(Planner, LongWaitingDocumentIsEventuallyChosen) {
     EXPECT_GT(last_polled[i], kRounds - static_cast<int>(bound)) << i;
 }
 
+TEST(Planner, PastTheStarvationBoundTheWaitAloneDecides) {
+  Planner planner(Planner::Options{.starvation_ms = 20 * 60'000});
+  // A document the model is all but sure is not done, due 21 minutes ago, against a stream of
+  // likely-done ones due 10 minutes ago: by chance times wait (0.001 * 21 min against
+  // 0.9 * 10 min) it would lose to every one of them.
+  std::vector<PollCandidate> due = {Candidate(0, "t", 0, "acme", 0.0)};
+  for (size_t i = 1; i <= 50; ++i)
+    due.push_back(Candidate(i, "t", 11 * 60'000, "acme", 0.9));
+  std::map<std::string, TokenBudget> budgets;
+  budgets.emplace("t", BudgetOf(1));
+  EXPECT_EQ(planner.Plan(due, budgets, 21 * 60'000), (std::vector<size_t>{0}));
+
+  // Before the bound, chance times wait still decides.
+  std::map<std::string, TokenBudget> earlier;
+  earlier.emplace("t", BudgetOf(1));
+  std::vector<PollCandidate> young = due;
+  young[0].due_ms = 10 * 60'000;
+  EXPECT_NE(planner.Plan(young, earlier, 21 * 60'000), (std::vector<size_t>{0}));
+}
+
 TEST(Planner, CompaniesSharingATokenAreServedFairly) {
   Planner planner;
   std::map<std::string, TokenBudget> budgets;
