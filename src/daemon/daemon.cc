@@ -96,7 +96,7 @@ Daemon::~Daemon() {
 }
 
 Result<int64_t> Daemon::Turn(bool start_new_work) {
-  Status s = poller_->Flush();
+  Status s = start_new_work ? poller_->MaybeFlush() : poller_->Flush();
   if (!s.ok()) return s;
   int64_t now = clock_.WallMs();
   int64_t wake_at = now + options_.max_sleep_ms;
@@ -136,7 +136,10 @@ Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested) {
       *stop_requested = true;
     }
   }
-  if (fds[1].ready && notifier_->Drain()) spdlog::debug("the store changed; re-reading");
+  if (fds[1].ready && notifier_->Drain()) {
+    spdlog::debug("the store changed; re-reading");
+    poller_->ForgetDueBatch();
+  }
   return Status::Ok();
 }
 

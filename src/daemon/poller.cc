@@ -109,20 +109,16 @@ int64_t Poller::CompanyPausedUntil(const std::string& company) const {
   return it == company_paused_until_.end() ? 0 : it->second;
 }
 
-Status Poller::Pump() {
-  starved_ = false;
-  int64_t now = clock_.WallMs();
-  int64_t now_mono = clock_.MonotonicMs();
-  gauge_.Update(now_mono, learner_);
-  if (in_flight_.size() >= options_.max_in_flight) return Status::Ok();
-  Result<std::vector<DueWatch>> due = store_.DueWatches(now, options_.batch + in_flight_.size());
+Status Poller::LoadDueBatch(int64_t now, int64_t now_mono) {
+  Result<std::vector<DueWatch>> due = store_.DueWatches(now, options_.batch + busy_.size());
   if (!due.ok()) return due.status();
-
-  std::vector<PollCandidate> candidates;
+  due_batch_ = std::move(*due);
+  due_batch_loaded_mono_ = now_mono;
+  candidates_.clear();
   std::vector<WatchUpdate> deferred;
-  for (size_t i = 0; i < due->size(); ++i) {
-    const DueWatch& watch = (*due)[i];
-    if (in_flight_.count(watch.key.Encode()) != 0) continue;
+  for (size_t i = 0; i < due_batch_.size(); ++i) {
+    const DueWatch& watch = due_batch_[i];
+    if (busy_.count(watch.key.Encode()) != 0) continue;
     int64_t hold_until = 0;
     if (companies_.count(watch.key.company) == 0) {
       if (warned_companies_.insert(watch.key.company).second) {
@@ -143,25 +139,39 @@ Status Poller::Pump() {
     }
     // The planner's budgets run on the monotonic clock; the schedule is stored in wall time.
     int64_t due_mono = now_mono - std::max<int64_t>(0, now - watch.record.next_poll_ms);
-    candidates.push_back(PollCandidate{i, token_handles_.at(watch.key.company), due_mono,
-                                       watch.key.company, ChanceFinished(watch, now),
-                                       watch.record.state == WatchState::kFollowing});
+    candidates_.push_back(PollCandidate{i, token_handles_.at(watch.key.company), due_mono,
+                                        watch.key.company, ChanceFinished(watch, now),
+                                        watch.record.state == WatchState::kFollowing});
   }
-  if (!deferred.empty()) {
-    Status s = store_.Apply(deferred);
+  if (deferred.empty()) return Status::Ok();
+  return store_.Apply(deferred);
+}
+
+Status Poller::Pump() {
+  starved_ = false;
+  int64_t now = clock_.WallMs();
+  int64_t now_mono = clock_.MonotonicMs();
+  gauge_.Update(now_mono, learner_);
+  if (in_flight_ >= options_.max_in_flight) return Status::Ok();
+  if (candidates_.empty() || now_mono - due_batch_loaded_mono_ >= options_.due_batch_ms) {
+    Status s = LoadDueBatch(now, now_mono);
     if (!s.ok()) return s;
   }
 
-  size_t room = options_.max_in_flight - in_flight_.size();
+  size_t room = options_.max_in_flight - in_flight_;
   std::map<std::string, size_t> left_without_credit;
   std::vector<size_t> picked =
-      planner_.Plan(candidates, budgets_, now_mono, room, &left_without_credit);
-  starved_ = picked.size() < candidates.size() && picked.size() < room;
+      planner_.Plan(candidates_, budgets_, now_mono, room, &left_without_credit);
+  starved_ = picked.size() < candidates_.size() && picked.size() < room;
   for (const auto& [company, count] : left_without_credit)
     gauge_.OnLeftWithoutCredit(company);
+  if (!picked.empty()) {
+    std::set<size_t> started(picked.begin(), picked.end());
+    std::erase_if(candidates_, [&](const PollCandidate& c) { return started.count(c.index) != 0; });
+  }
 
   for (size_t index : picked) {
-    const DueWatch& watch = (*due)[index];
+    const DueWatch& watch = due_batch_[index];
     const CompanyConfig& company = companies_.at(watch.key.company);
     gauge_.OnSent(company.id, now - watch.record.next_poll_ms);
     HttpRequest request;
@@ -169,7 +179,8 @@ Status Poller::Pump() {
     request.basic_user = company.token;
     request.total_timeout_ms = options_.request_timeout_ms;
     request.headers.emplace_back("Accept", "application/json");
-    in_flight_.insert(watch.key.Encode());
+    busy_.insert(watch.key.Encode());
+    ++in_flight_;
     ++counters_.polls;
     http_.Start(std::move(request), [this, watch, &company](HttpResponse response) {
       OnAnswer(watch, company, response);
@@ -180,9 +191,10 @@ Status Poller::Pump() {
 
 void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
                       const HttpResponse& response) {
-  in_flight_.erase(due.key.Encode());
+  --in_flight_;
   int64_t now = clock_.WallMs();
   int64_t now_mono = clock_.MonotonicMs();
+  if (decided_.empty()) oldest_decided_mono_ = now_mono;
   const std::string& handle = token_handles_.at(company.id);
   TokenBudget& budget = BudgetFor(handle);
   std::optional<int64_t> remaining = HeaderInt(response, "rate-limit-remaining");
@@ -296,6 +308,7 @@ Status Poller::Flush() {
   if (!s.ok()) return s;
   // Only now, with the transaction committed, are the changes real enough to announce.
   for (const Decided& decided : decided_) {
+    busy_.erase(decided.update.key.Encode());
     const WatchRecord& record = decided.update.record;
     counters_.events += decided.event_notes.size();
     if (!decided.event_notes.empty()) {
@@ -317,23 +330,41 @@ Status Poller::Flush() {
   return Status::Ok();
 }
 
+Status Poller::MaybeFlush() {
+  if (decided_.empty()) return PersistLearned(/*force=*/false);
+  const bool due = decided_.size() >= options_.commit_batch || in_flight_ == 0 ||
+                   clock_.MonotonicMs() - oldest_decided_mono_ >= options_.commit_delay_ms;
+  return due ? Flush() : PersistLearned(/*force=*/false);
+}
+
 Result<std::optional<int64_t>> Poller::NextWakeMs() {
-  Result<std::vector<DueWatch>> due =
-      store_.DueWatches(std::numeric_limits<int64_t>::max(), in_flight_.size() + 1);
-  if (!due.ok()) return due.status();
+  int64_t now = clock_.WallMs();
   std::optional<int64_t> next;
-  for (const DueWatch& watch : *due) {
-    if (in_flight_.count(watch.key.Encode()) == 0) {
-      next = watch.record.next_poll_ms;
-      break;
+  if (!candidates_.empty()) {
+    // Every candidate of the batch was due when it was read.
+    next = now;
+  } else {
+    Result<std::vector<DueWatch>> due =
+        store_.DueWatches(std::numeric_limits<int64_t>::max(), busy_.size() + 1);
+    if (!due.ok()) return due.status();
+    for (const DueWatch& watch : *due) {
+      if (busy_.count(watch.key.Encode()) == 0) {
+        next = watch.record.next_poll_ms;
+        break;
+      }
     }
   }
-  if (!next) return next;
-  int64_t now = clock_.WallMs();
-  if (*next <= now && (starved_ || in_flight_.size() >= options_.max_in_flight)) {
-    if (in_flight_.size() >= options_.max_in_flight) {
+  std::optional<int64_t> commit;
+  if (!decided_.empty()) {
+    commit = now + std::max<int64_t>(
+                       0, oldest_decided_mono_ + options_.commit_delay_ms - clock_.MonotonicMs());
+  }
+  if (!next) return commit;
+  if (*next <= now && (starved_ || in_flight_ >= options_.max_in_flight)) {
+    if (in_flight_ >= options_.max_in_flight) {
       // A finishing poll wakes the loop through the HttpClient; no timer needed.
-      return std::optional<int64_t>(now + options_.request_timeout_ms);
+      int64_t answer_by = now + options_.request_timeout_ms;
+      return std::optional<int64_t>(commit ? std::min(answer_by, *commit) : answer_by);
     }
     // Due polls wait for credit: sleep until the first token can spend again.
     int64_t now_mono = clock_.MonotonicMs();
@@ -344,6 +375,7 @@ Result<std::optional<int64_t>> Poller::NextWakeMs() {
     }
     if (wait != std::numeric_limits<int64_t>::max()) next = now + std::max<int64_t>(wait, 1);
   }
+  if (commit) next = std::min(*next, *commit);
   return next;
 }
 

@@ -1,11 +1,15 @@
 // Poller: turns due watches into API polls and poll answers into committed state and events.
 //
-// Each Pump() reads the earliest due watches from the store, lets the planner pick those whose
-// token still has credit, and starts a GET for each on the shared HttpClient. Each answer is fed
-// to its token's budget (rate-limit headers, 429s) and to the observer, which decides the
-// watch's next state, its next poll and the events the change justifies. Flush() then writes
-// all decisions gathered since the last Flush() in one store transaction; nothing is announced
-// (logged as an event, delivered) before that commit.
+// Pump() reads the earliest due watches from the store (a batch, kept for a short while so that
+// a busy loop does not re-read and re-rank the same watches for every answer), lets the planner
+// pick those whose token still has credit, and starts a GET for each on the shared HttpClient.
+// Each answer is fed to its token's budget (rate-limit headers, 429s) and to the observer, which
+// decides the watch's next state, its next poll and the events the change justifies. Flush()
+// then writes all decisions gathered since the last one in one store transaction; nothing is
+// announced (logged as an event, delivered) before that commit. MaybeFlush() groups answers into
+// fewer commits (each one waits for the disk) without holding any decision back for long. A
+// watch stays out of Pump() from its poll until its decision is committed, so it is never
+// polled twice on one schedule slot.
 //
 // Threads: the daemon's loop thread only, including the HttpClient callbacks.
 // Lifetime: must outlive the transfers it started.
@@ -41,6 +45,12 @@ class Poller {
     // (TokenBudget::Options::floor_per_window), so that watching never stops entirely.
     int64_t budget_floor = 2;
     int64_t request_timeout_ms = 20'000;
+    // MaybeFlush() commits once this many answers wait, or the oldest has waited commit_delay_ms.
+    size_t commit_batch = 256;
+    int64_t commit_delay_ms = 20;
+    // How long a batch of due watches read from the store is planned from before it is read
+    // again; a watch that falls due meanwhile waits at most this long for its poll.
+    int64_t due_batch_ms = 100;
     Learner::Options learner;
     PressureGauge::Options pressure;
   };
@@ -63,17 +73,26 @@ class Poller {
   // Every few seconds it also writes token usage and the learned models.
   Status Flush();
 
+  // Flush(), but only once Options::commit_batch answers wait, the oldest has waited
+  // Options::commit_delay_ms, or no poll is in flight any more.
+  Status MaybeFlush();
+
+  // Forgets the batch of due watches Pump() plans from, so the next Pump() reads the store
+  // again: for when another process (the CLI) changed it.
+  void ForgetDueBatch() { due_batch_.clear(); }
+
   // Writes token usage and the learned models now; for a clean stop.
   Status Checkpoint();
 
-  // The earliest wall time at which Pump() could start a poll, or nullopt when nothing is
-  // scheduled. Accounts for polls in flight and for tokens waiting for credit.
+  // The earliest wall time at which Pump() could start a poll or MaybeFlush() would commit, or
+  // nullopt when nothing is scheduled. Accounts for polls in flight and for tokens waiting for
+  // credit.
   Result<std::optional<int64_t>> NextWakeMs();
 
   // Whether a poll could start right now (something due, with credit).
   bool HasWorkNow();
 
-  size_t in_flight() const { return in_flight_.size(); }
+  size_t in_flight() const { return in_flight_; }
   size_t unflushed() const { return decided_.size(); }
   const Counters& counters() const { return counters_; }
   const Learner& learner() const { return learner_; }
@@ -101,6 +120,8 @@ class Poller {
   // processing at the last poll (the learner's model); 1 for a followed watch.
   double ChanceFinished(const DueWatch& watch, int64_t now) const;
   TokenBudget& BudgetFor(const std::string& handle);
+  // Reads the due watches Pump() plans from, when the batch is used up or old.
+  Status LoadDueBatch(int64_t now, int64_t now_mono);
   // The wall time before which `company` must not be polled (credentials refused), or 0.
   int64_t CompanyPausedUntil(const std::string& company) const;
 
@@ -122,8 +143,17 @@ class Poller {
   int64_t persisted_ms_ = 0;
   std::map<std::string, int64_t> company_paused_until_;
   std::set<std::string> warned_companies_;
-  std::set<std::string> in_flight_;  // encoded watch keys
+  // Encoded keys of watches polled and not yet committed: in flight, or answered and waiting in
+  // decided_. Pump() leaves them alone.
+  std::set<std::string> busy_;
+  size_t in_flight_ = 0;  // polls started and not yet answered
   std::vector<Decided> decided_;
+  int64_t oldest_decided_mono_ = 0;  // when the first answer in decided_ arrived
+  // The due batch: watches read from the store at due_batch_loaded_mono_ and the candidates
+  // among them not yet polled (PollCandidate::index points into due_batch_).
+  std::vector<DueWatch> due_batch_;
+  std::vector<PollCandidate> candidates_;
+  int64_t due_batch_loaded_mono_ = 0;
   bool starved_ = false;  // the last Pump() left due polls waiting for credit
   Counters counters_;
 };

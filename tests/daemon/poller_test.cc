@@ -246,6 +246,55 @@ TEST_F(PollerTest, NothingIsCommittedBeforeFlush) {
   EXPECT_EQ(poller_->counters().events, 1u);
 }
 
+TEST_F(PollerTest, AnAnsweredWatchIsNotPolledAgainBeforeItsDecisionIsCommitted) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+  EXPECT_EQ(Pump(), 1u);
+  RunHttp();
+  ASSERT_EQ(poller_->unflushed(), 1u);
+
+  // The store still has R1 due on its old slot; a fresh read of it must not poll R1 again.
+  poller_->ForgetDueBatch();
+  EXPECT_EQ(Pump(), 0u);
+  EXPECT_EQ(server_.requests().size(), 1u);
+
+  Flush();
+  EXPECT_EQ(GetWatch("acme", "R1").poll_count, 1u);
+}
+
+TEST_F(PollerTest, MaybeFlushGroupsAnswersWhilePollsAreInFlight) {
+  AddCompany("acme", "tok-acme");
+  Poller::Options options;
+  options.commit_delay_ms = 50;
+  MakePoller(options);
+  Watch("acme", {"R1"});
+  EXPECT_EQ(Pump(), 1u);
+  RunHttp();
+  // Another poll goes out before the first answer is committed.
+  Watch("acme", {"R2"});
+  poller_->ForgetDueBatch();
+  EXPECT_EQ(Pump(), 1u);
+
+  ASSERT_TRUE(poller_->MaybeFlush().ok());
+  EXPECT_EQ(poller_->unflushed(), 1u) << "committed before the delay with a poll in flight";
+  EXPECT_EQ(GetWatch("acme", "R1").poll_count, 0u);
+  Result<std::optional<int64_t>> wake = poller_->NextWakeMs();
+  ASSERT_TRUE(wake.ok());
+  ASSERT_TRUE(wake->has_value());
+  EXPECT_LE(**wake, clock_.WallMs() + 50) << "the loop must wake up to commit";
+
+  clock_.Advance(50);
+  ASSERT_TRUE(poller_->MaybeFlush().ok());
+  EXPECT_EQ(poller_->unflushed(), 0u);
+  EXPECT_EQ(GetWatch("acme", "R1").poll_count, 1u);
+
+  // With nothing left in flight the last answers are committed at once.
+  RunHttp();
+  ASSERT_TRUE(poller_->MaybeFlush().ok());
+  EXPECT_EQ(GetWatch("acme", "R2").poll_count, 1u);
+}
+
 TEST_F(PollerTest, NotDueWatchIsNotPolled) {
   AddCompany("acme", "tok-acme");
   MakePoller();
