@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 
 #include "cli/cli_support.h"
@@ -52,7 +53,14 @@ int RunCommand(const std::vector<std::string>& args) {
     PrintError(lock.status().message());
     return kExitFailure;
   }
-  Result<std::unique_ptr<HttpClient>> http = HttpClient::Create();
+  // One connection per poll in flight: polls are the bulk of the traffic, and with fewer
+  // connections than polls libcurl queues the rest behind them. The webhooks get their own
+  // share of the total on top.
+  HttpClient::Options http_options;
+  http_options.max_connections_per_host =
+      std::max<size_t>(http_options.max_connections_per_host, config->global.poll_concurrency);
+  http_options.max_total_connections += config->global.poll_concurrency;
+  Result<std::unique_ptr<HttpClient>> http = HttpClient::Create(http_options);
   if (!http.ok()) {
     PrintError(http.status().ToString());
     return kExitFailure;
