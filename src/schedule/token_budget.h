@@ -5,9 +5,10 @@
 // and must never be the reason a request gets a 429, so two rules bound it:
 //   1. In any window_ms interval it sends at most floor(share * limit) requests (its own
 //      requests are remembered as timestamps of a sliding window).
-//   2. When a response reported Rate-Limit-Remaining, gatilho leaves the ERP its reserve
-//      (limit - floor(share * limit)) out of what remains until that window resets: an ERP that
-//      spends faster than its reserve makes gatilho back off, not the ERP get refused.
+//   2. When a response reported Rate-Limit-Remaining, gatilho leaves the ERP what is left of its
+//      reserve (limit - floor(share * limit), minus what the ERP already spent in the server's
+//      window) out of what remains until that window resets: an ERP within its reserve is never
+//      refused, and one that spends faster than its reserve makes gatilho back off.
 // A 429 pauses the token until Rate-Limit-Reset; the caller pauses it on 401/403 too.
 // An optional floor (Options::floor_per_window) overrides rule 2 only: that many requests per
 // window stay available even when the ERP spent past its reserve, so watching never stops
@@ -90,8 +91,9 @@ class TokenBudget {
   int64_t paused_until_ms_ = 0;
 
   // The tightest Rate-Limit-Remaining of the current server window, the own requests counted
-  // against it since, and the end of that window.
+  // against it since, the end of that window, and what the ERP had spent of it by then.
   int64_t remaining_ = 0;
+  int64_t erp_spent_ = 0;
   int64_t spent_since_remaining_ = 0;
   int64_t remaining_until_ms_ = 0;
 };
