@@ -225,8 +225,7 @@ void PlannedStrategy::Pump(int64_t now_ms, PollSender& sender) {
   std::vector<size_t> picked =
       planner_.Plan(candidates, budgets_, now_ms, room, &left_without_credit);
   starved_ = picked.size() < candidates.size() && picked.size() < room;
-  for (const auto& [company, count] : left_without_credit)
-    gauge_.OnLeftWithoutCredit(company);
+  gauge_.OnPass(now_ms, left_without_credit);
 
   for (size_t index : picked) {
     const size_t doc = docs[index];

@@ -163,8 +163,7 @@ Status Poller::Pump() {
   std::vector<size_t> picked =
       planner_.Plan(candidates_, budgets_, now_mono, room, &left_without_credit);
   starved_ = picked.size() < candidates_.size() && picked.size() < room;
-  for (const auto& [company, count] : left_without_credit)
-    gauge_.OnLeftWithoutCredit(company);
+  gauge_.OnPass(now_mono, left_without_credit);
   if (!picked.empty()) {
     std::set<size_t> started(picked.begin(), picked.end());
     std::erase_if(candidates_, [&](const PollCandidate& c) { return started.count(c.index) != 0; });

@@ -13,11 +13,22 @@ constexpr int64_t kPeriod = 30'000;
 class PressureGaugeTest : public testing::Test {
  protected:
   // One period in which `company` sent `sent` polls each `late_ms` late, with demand left over
-  // or not; returns the company's pressure after the revision.
+  // in every second of it or in none; returns the company's pressure after the revision.
   double Period(const std::string& company, int sent, int64_t late_ms, bool left_out) {
+    return PeriodStarvedFor(company, sent, late_ms, left_out ? kPeriod / 1000 : 0);
+  }
+
+  // The same with demand left over in `starved_seconds` of the period's seconds.
+  double PeriodStarvedFor(const std::string& company, int sent, int64_t late_ms,
+                          int64_t starved_seconds) {
     for (int i = 0; i < sent; ++i)
       gauge_.OnSent(company, late_ms);
-    if (left_out) gauge_.OnLeftWithoutCredit(company);
+    gauge_.OnPass(now_, {});  // whatever the last period left, the company starts with credit
+    if (starved_seconds > 0) {
+      gauge_.OnPass(now_, {{company, 3}});
+      gauge_.OnPass(now_ + 500, {{company, 2}});  // still the same starvation
+      if (starved_seconds * 1000 < kPeriod) gauge_.OnPass(now_ + starved_seconds * 1000, {});
+    }
     now_ += kPeriod;
     EXPECT_TRUE(gauge_.Update(now_, learner_));
     return learner_.Pressure(company);
@@ -63,7 +74,9 @@ TEST_F(PressureGaugeTest, OnTimePollsRelaxPressureBackToOne) {
 TEST_F(PressureGaugeTest, AnIdleCompanyUnderPressureRelaxes) {
   Period("acme", 10, 20'000, true);
   ASSERT_GT(learner_.Pressure("acme"), 1.0);
+  // The loop's passes go on, with nothing of acme's due.
   for (int i = 0; i < 10; ++i) {
+    gauge_.OnPass(now_, {});
     now_ += kPeriod;
     gauge_.Update(now_, learner_);
   }
@@ -81,6 +94,20 @@ TEST_F(PressureGaugeTest, CreditLeftOverRelaxesEvenWhilePollsAreLate) {
   EXPECT_LT(Period("acme", 10, 20'000, false), 1.25);
 }
 
+TEST_F(PressureGaugeTest, DemandLeftOverNowAndThenIsNotOverload) {
+  Period("acme", 10, 20'000, true);
+  ASSERT_DOUBLE_EQ(learner_.Pressure("acme"), 1.25);
+  // Growing lateness, but credit was there in two thirds of the seconds: a budget used near its
+  // end with bursts, not one the schedules exceed. Stretching further would leave it idle.
+  EXPECT_LT(PeriodStarvedFor("acme", 10, 30'000, 10), 1.25);
+}
+
+TEST_F(PressureGaugeTest, DemandLeftOverMostOfThePeriodHoldsPressure) {
+  Period("acme", 10, 20'000, true);
+  // Starved in 20 of 30 seconds, lateness still high: between the thresholds nothing changes.
+  EXPECT_DOUBLE_EQ(PeriodStarvedFor("acme", 10, 30'000, 20), 1.25);
+}
+
 TEST_F(PressureGaugeTest, CompaniesAreJudgedApart) {
   Period("slow", 10, 20'000, true);
   gauge_.OnSent("calm", 0);
@@ -90,7 +117,7 @@ TEST_F(PressureGaugeTest, CompaniesAreJudgedApart) {
 
 TEST_F(PressureGaugeTest, RevisesOnlyOncePerPeriod) {
   gauge_.OnSent("acme", 20'000);
-  gauge_.OnLeftWithoutCredit("acme");
+  gauge_.OnPass(now_, {{"acme", 1}});
   EXPECT_FALSE(gauge_.Update(now_ + kPeriod - 1, learner_));
   EXPECT_DOUBLE_EQ(learner_.Pressure("acme"), 1.0);
   EXPECT_TRUE(gauge_.Update(now_ + kPeriod, learner_));
