@@ -137,6 +137,14 @@ class BridgeFixture : public ::testing::Test {
     daemon_->Drain(Subprocess::DrainMode::kDiscard);
   }
 
+  // SIGTERM, as systemd stops it: the daemon finishes, checkpoints and exits.
+  int StopDaemon() {
+    daemon_->Signal(SIGTERM);
+    int code = daemon_->Wait();
+    daemon_.reset();
+    return code;
+  }
+
   void KillDaemon() {
     daemon_->Signal(SIGKILL);
     daemon_->Wait();

@@ -2,6 +2,8 @@
 // polled by `gatilho run`, delivered to the receiver. Each test checks what an ERP would see.
 #include <signal.h>
 
+#include <sstream>
+
 #include "integration/bridge_fixture.h"
 
 namespace gatilho::testing {
@@ -76,6 +78,30 @@ TEST_F(BridgeTest, MixedDocumentsOfTwoCompaniesAllReachTheErpSignedAndUnchanged)
     EXPECT_EQ(d.body, consult.body) << d.document;
   }
   EXPECT_EQ(SimStat("rate_limited"), 0) << "gatilho caused a 429";
+
+  // What an operator reads afterwards: per token the limit, the share and what polling spent,
+  // and per company and type how long documents took; never a token.
+  ASSERT_EQ(StopDaemon(), 0);
+  CliRun status = Cli({"status"});
+  ASSERT_EQ(status.exit_code, 0);
+  EXPECT_NE(status.out.find("tokens (rate limit per minute"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("acme"), std::string::npos);
+  bool token_line = false;
+  std::istringstream lines(status.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("token:") == std::string::npos || line.find("acme") == std::string::npos) {
+      continue;
+    }
+    token_line = true;
+    EXPECT_NE(line.find(" 600 "), std::string::npos) << "the limit the API announced: " << line;
+    EXPECT_NE(line.find(" 480 "), std::string::npos) << "gatilho's share of it: " << line;
+    EXPECT_NE(line.find(" 120 "), std::string::npos) << "the ERP's share: " << line;
+  }
+  EXPECT_TRUE(token_line) << status.out;
+  EXPECT_NE(status.out.find("learned time to finish"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("beta             nfse"), std::string::npos) << status.out;
+  EXPECT_EQ(status.out.find(kAcme.token), std::string::npos);
+  EXPECT_EQ(status.out.find(kBeta.token), std::string::npos);
 }
 
 TEST_F(BridgeTest, NothingIsLostWhenTheDaemonIsKilledMidRun) {
