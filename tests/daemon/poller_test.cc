@@ -344,22 +344,29 @@ TEST_F(PollerTest, NeverExceedsTheTokenShareOfTheAnnouncedLimit) {
   EXPECT_EQ(server_.requests().size(), first_window + second_window);
 }
 
-TEST_F(PollerTest, TheFloorKeepsPollingWhileTheErpSpendsTheWholeLimit) {
-  // Every answer says nothing remains of the window: the ERP is spending the whole limit.
-  SetAnswer([&](const LoopbackServer::Request&) {
-    LoopbackServer::Reply reply = Autorizado();
-    reply.headers.emplace_back("Rate-Limit-Limit", "100");
-    reply.headers.emplace_back("Rate-Limit-Remaining", "0");
-    reply.headers.emplace_back("Rate-Limit-Reset", "60");
-    return reply;
-  });
-  AddCompany("acme", "tok-acme");
-  Poller::Options options;
-  options.max_in_flight = 1;
-  options.budget_floor = 3;
-  MakePoller(options);
-  Watch("acme", Refs("R", 20));
+// Every answer says nothing remains of the API's window for a minute: the ERP is spending the
+// whole limit. The poller has one poll in flight at most and `floor` requests per minute.
+class ErpSpendsTheWholeLimitTest : public PollerTest {
+ protected:
+  void Start(int64_t floor) {
+    SetAnswer([&](const LoopbackServer::Request&) {
+      LoopbackServer::Reply reply = Autorizado();
+      reply.headers.emplace_back("Rate-Limit-Limit", "100");
+      reply.headers.emplace_back("Rate-Limit-Remaining", "0");
+      reply.headers.emplace_back("Rate-Limit-Reset", "60");
+      return reply;
+    });
+    AddCompany("acme", "tok-acme");
+    Poller::Options options;
+    options.max_in_flight = 1;
+    options.budget_floor = floor;
+    MakePoller(options);
+    Watch("acme", Refs("R", 20));
+  }
+};
 
+TEST_F(ErpSpendsTheWholeLimitTest, TheFloorKeepsPolling) {
+  Start(/*floor=*/3);
   // The first poll learns that nothing remains; the floor allows two more in that minute.
   EXPECT_EQ(TurnUntilQuiet(), 3u);
   clock_.Advance(30 * kSecond);
@@ -368,21 +375,8 @@ TEST_F(PollerTest, TheFloorKeepsPollingWhileTheErpSpendsTheWholeLimit) {
   EXPECT_EQ(TurnUntilQuiet(), 3u);
 }
 
-TEST_F(PollerTest, WithoutAFloorPollingWaitsForTheErpToSlowDown) {
-  SetAnswer([&](const LoopbackServer::Request&) {
-    LoopbackServer::Reply reply = Autorizado();
-    reply.headers.emplace_back("Rate-Limit-Limit", "100");
-    reply.headers.emplace_back("Rate-Limit-Remaining", "0");
-    reply.headers.emplace_back("Rate-Limit-Reset", "60");
-    return reply;
-  });
-  AddCompany("acme", "tok-acme");
-  Poller::Options options;
-  options.max_in_flight = 1;
-  options.budget_floor = 0;
-  MakePoller(options);
-  Watch("acme", Refs("R", 20));
-
+TEST_F(ErpSpendsTheWholeLimitTest, WithoutAFloorPollingWaitsForTheWindowToReset) {
+  Start(/*floor=*/0);
   EXPECT_EQ(TurnUntilQuiet(), 1u);
   clock_.Advance(59 * kSecond);
   EXPECT_EQ(TurnUntilQuiet(), 0u);
