@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <iostream>
+#include <limits>
 
 #include "schedule/schedule_optimizer.h"
 
@@ -287,9 +288,11 @@ int64_t PlannedStrategy::NextWakeMs(int64_t now_ms) {
     int64_t wait = kNever;
     for (const auto& [handle, budget] : budgets_) {
       if (budget.Available(now_ms) > 0) continue;
-      wait = std::min(wait, budget.NextCreditMs(now_ms) - now_ms);
+      const int64_t at = budget.NextCreditMs(now_ms);
+      if (at != std::numeric_limits<int64_t>::max()) wait = std::min(wait, at - now_ms);
     }
-    if (wait != kNever) next = now_ms + std::max<int64_t>(wait, 1);
+    if (wait == kNever) wait = kRequestTimeoutMs;  // a probe's answer wakes the loop
+    next = now_ms + std::max<int64_t>(wait, 1);
   }
   return next;
 }

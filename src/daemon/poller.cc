@@ -370,9 +370,12 @@ Result<std::optional<int64_t>> Poller::NextWakeMs() {
     int64_t wait = std::numeric_limits<int64_t>::max();
     for (const auto& [handle, budget] : budgets_) {
       if (budget.Available(now_mono) > 0) continue;
-      wait = std::min(wait, budget.NextCreditMs(now_mono) - now_mono);
+      const int64_t at = budget.NextCreditMs(now_mono);
+      if (at != std::numeric_limits<int64_t>::max()) wait = std::min(wait, at - now_mono);
     }
-    if (wait != std::numeric_limits<int64_t>::max()) next = now + std::max<int64_t>(wait, 1);
+    // No budget can tell when (a probe after a 429 is in flight): its answer wakes the loop.
+    if (wait == std::numeric_limits<int64_t>::max()) wait = options_.request_timeout_ms;
+    next = now + std::max<int64_t>(wait, 1);
   }
   if (commit) next = std::min(*next, *commit);
   return next;

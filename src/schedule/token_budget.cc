@@ -44,6 +44,7 @@ int64_t TokenBudget::Available(int64_t now_ms) const {
     // figure: an ERP that keeps overspending would otherwise hold it at zero forever.
     available = std::max(std::min(available, *allowed), Floor() - used);
   }
+  if (probing_) available = std::min<int64_t>(available, in_flight_ == 0 ? 1 : 0);
   return std::max<int64_t>(available, 0);
 }
 
@@ -73,6 +74,9 @@ void TokenBudget::OnResponse(int64_t now_ms, int http_status, std::optional<int6
   if (http_status == 429) {
     const int64_t pause_ms = has_reset ? *reset_seconds * 1000 : options_.default_pause_ms;
     paused_until_ms_ = std::max(paused_until_ms_, now_ms + pause_ms);
+    probing_ = true;
+  } else if (http_status != 0) {
+    probing_ = false;
   }
 
   if (!remaining) return;
@@ -104,7 +108,10 @@ void TokenBudget::OnResponse(int64_t now_ms, int http_status, std::optional<int6
 int64_t TokenBudget::NextCreditMs(int64_t now_ms) const {
   if (Available(now_ms) > 0) return now_ms;
   const int64_t cap = ShareCap();
-  if (cap <= 0) return std::numeric_limits<int64_t>::max();
+  // A probe's answer, not the clock, frees the next credit.
+  if (cap <= 0 || (probing_ && in_flight_ > 0 && !Paused(now_ms))) {
+    return std::numeric_limits<int64_t>::max();
+  }
 
   // Each rule lifts at its own time and none tightens as time passes without new requests, so
   // a credit is available once the last of them has lifted.

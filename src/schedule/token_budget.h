@@ -9,7 +9,9 @@
 //      reserve (limit - floor(share * limit), minus what the ERP already spent in the server's
 //      window) out of what remains until that window resets: an ERP within its reserve is never
 //      refused, and one that spends faster than its reserve makes gatilho back off.
-// A 429 pauses the token until Rate-Limit-Reset; the caller pauses it on 401/403 too.
+// A 429 pauses the token until Rate-Limit-Reset; the caller pauses it on 401/403 too. After a
+// 429 the budget probes: one request at a time until an answer is not a 429, so that an API
+// that keeps refusing (an ERP spending the whole limit) costs one 429 per pause, not a burst.
 // An optional floor (Options::floor_per_window) overrides rule 2 only: that many requests per
 // window stay available even when the ERP spent past its reserve, so watching never stops
 // entirely; it never exceeds rule 1 and never lifts a pause.
@@ -55,8 +57,9 @@ class TokenBudget {
                   std::optional<int64_t> remaining, std::optional<int64_t> reset_seconds);
 
   // The earliest time at or after now_ms at which a credit may be available, so the caller
-  // sleeps exactly long enough: now_ms when Available(now_ms) > 0. INT64_MAX when the share
-  // allows no request at all (floor(share * limit) == 0).
+  // sleeps exactly long enough: now_ms when Available(now_ms) > 0. INT64_MAX when no time
+  // will do: the share allows no request at all (floor(share * limit) == 0), or only the
+  // answer to the probe in flight after a 429 can free a credit.
   int64_t NextCreditMs(int64_t now_ms) const;
 
   // True while a pause (429, 401/403) holds every credit back.
@@ -89,6 +92,7 @@ class TokenBudget {
   std::deque<int64_t> sent_ms_;  // own requests, oldest first; pruned to one window on push
   int64_t in_flight_ = 0;        // acquired requests whose outcome has not been fed yet
   int64_t paused_until_ms_ = 0;
+  bool probing_ = false;  // since a 429, until an answer that is not one
 
   // The tightest Rate-Limit-Remaining of the current server window, the own requests counted
   // against it since, the end of that window, and what the ERP had spent of it by then.

@@ -90,6 +90,44 @@ TEST(TokenBudget, PausesUntilResetAfter429) {
   EXPECT_TRUE(budget.TryAcquire(30'500));
 }
 
+TEST(TokenBudget, AfterA429OneProbeAtATimeUntilAnAnswerIsNotA429) {
+  TokenBudget budget;
+  ASSERT_TRUE(budget.TryAcquire(0));
+  budget.OnResponse(100, 429, 100, 0, 10);
+  EXPECT_EQ(budget.Available(10'099), 0);
+
+  // The pause is over: one probe, and nothing more while it is in flight.
+  EXPECT_EQ(budget.Available(10'100), 1);
+  ASSERT_TRUE(budget.TryAcquire(10'100));
+  EXPECT_FALSE(budget.TryAcquire(10'100));
+  EXPECT_EQ(budget.NextCreditMs(10'100), std::numeric_limits<int64_t>::max());
+
+  // Refused again: another pause, another single probe after it.
+  budget.OnResponse(10'200, 429, 100, 0, 10);
+  EXPECT_EQ(budget.Available(20'199), 0);
+  EXPECT_EQ(budget.Available(20'200), 1);
+  ASSERT_TRUE(budget.TryAcquire(20'200));
+
+  // Accepted: the share is back, less the three requests of this window.
+  budget.OnResponse(20'300, 200, 100, 90, 40);
+  EXPECT_EQ(budget.Available(20'300), 80 - 3);
+}
+
+TEST(TokenBudget, A429StormCostsOneRequestPerPause) {
+  // An ERP spends the whole limit for ten minutes: every poll is refused with a 10 s reset.
+  TokenBudget budget;
+  int64_t sent = 0;
+  for (int64_t now = 0; now < 600'000; now += 100) {
+    while (budget.TryAcquire(now)) {
+      ++sent;
+      budget.OnResponse(now + 50, 429, 100, 0, 10);
+    }
+  }
+  // One before the storm was known, then one probe per 10 s pause.
+  EXPECT_LE(sent, 61);
+  EXPECT_GE(sent, 55) << "the budget must keep probing, or it never notices the end";
+}
+
 TEST(TokenBudget, UsesDefaultPauseWhen429HasNoReset) {
   TokenBudget budget(TokenBudget::Options{.default_pause_ms = 45'000});
   ASSERT_TRUE(budget.TryAcquire(0));
