@@ -31,8 +31,8 @@ int64_t TokenBudget::used_in_window(int64_t now_ms) const {
 
 std::optional<int64_t> TokenBudget::RemainingAllows(int64_t now_ms) const {
   if (now_ms >= remaining_until_ms_) return std::nullopt;
-  const int64_t reserve_left = std::max<int64_t>(0, limit_ - ShareCap() - erp_spent_);
-  return remaining_ - reserve_left - spent_since_remaining_;
+  const int64_t reserve = limit_ - ShareCap();
+  return remaining_ - reserve - spent_since_remaining_;
 }
 
 int64_t TokenBudget::Available(int64_t now_ms) const {
@@ -50,9 +50,8 @@ int64_t TokenBudget::Available(int64_t now_ms) const {
 
 bool TokenBudget::TryAcquire(int64_t now_ms) {
   if (Available(now_ms) <= 0) return false;
-  // Only the last window (and the second before it, which OnResponse may count as the server's
-  // window) matters; dropping older requests keeps the deque within about one share.
-  while (!sent_ms_.empty() && sent_ms_.front() <= now_ms - options_.window_ms - 1000) {
+  // Only the last window matters; dropping older requests keeps the deque within one share.
+  while (!sent_ms_.empty() && sent_ms_.front() <= now_ms - options_.window_ms) {
     sent_ms_.pop_front();
   }
   sent_ms_.push_back(now_ms);
@@ -93,16 +92,6 @@ void TokenBudget::OnResponse(int64_t now_ms, int http_status, std::optional<int6
   spent_since_remaining_ = in_flight_;
   // Without Rate-Limit-Reset the server window may last a full window from now.
   remaining_until_ms_ = now_ms + (has_reset ? *reset_seconds * 1000 : options_.window_ms);
-  // What the server counted that is not ours is the ERP's. Every error must make the ERP's
-  // figure smaller, never larger (a larger one would hold back less of its reserve), so all our
-  // requests since the window began count as counted, in flight or not, and the window is taken
-  // to begin a second before Rate-Limit-Reset says (it comes in whole seconds). Without the
-  // header the window could be any of the last window_ms.
-  const int64_t window_start =
-      has_reset ? remaining_until_ms_ - options_.window_ms - 1000 : now_ms - options_.window_ms;
-  const auto first_own = std::upper_bound(sent_ms_.begin(), sent_ms_.end(), window_start - 1);
-  const int64_t own = sent_ms_.end() - first_own;
-  erp_spent_ = std::max<int64_t>(0, limit_ - *remaining - own);
 }
 
 int64_t TokenBudget::NextCreditMs(int64_t now_ms) const {

@@ -5,10 +5,11 @@
 // and must never be the reason a request gets a 429, so two rules bound it:
 //   1. In any window_ms interval it sends at most floor(share * limit) requests (its own
 //      requests are remembered as timestamps of a sliding window).
-//   2. When a response reported Rate-Limit-Remaining, gatilho leaves the ERP what is left of its
-//      reserve (limit - floor(share * limit), minus what the ERP already spent in the server's
-//      window) out of what remains until that window resets: an ERP within its reserve is never
-//      refused, and one that spends faster than its reserve makes gatilho back off.
+//   2. When a response reported Rate-Limit-Remaining, gatilho leaves the ERP its reserve
+//      (limit - floor(share * limit)) out of what remains until that window resets: an ERP that
+//      spends faster than its reserve makes gatilho back off, not the ERP get refused. The
+//      reserve is left whole on top of what the ERP already spent: requests of the ERP and of
+//      gatilho race between two answers, and that room is what keeps them from meeting a 429.
 // A 429 pauses the token until Rate-Limit-Reset; the caller pauses it on 401/403 too. After a
 // 429 the budget probes: one request at a time until an answer is not a 429, so that an API
 // that keeps refusing (an ERP spending the whole limit) costs one 429 per pause, not a burst.
@@ -95,9 +96,8 @@ class TokenBudget {
   bool probing_ = false;  // since a 429, until an answer that is not one
 
   // The tightest Rate-Limit-Remaining of the current server window, the own requests counted
-  // against it since, the end of that window, and what the ERP had spent of it by then.
+  // against it since, and the end of that window.
   int64_t remaining_ = 0;
-  int64_t erp_spent_ = 0;
   int64_t spent_since_remaining_ = 0;
   int64_t remaining_until_ms_ = 0;
 };

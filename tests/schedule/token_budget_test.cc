@@ -108,9 +108,9 @@ TEST(TokenBudget, AfterA429OneProbeAtATimeUntilAnAnswerIsNotA429) {
   EXPECT_EQ(budget.Available(20'200), 1);
   ASSERT_TRUE(budget.TryAcquire(20'200));
 
-  // Accepted: the share is back, less the three requests of this window.
+  // Accepted: credit is back, as rule 2 allows it (90 remaining, 20 the ERP's).
   budget.OnResponse(20'300, 200, 100, 90, 40);
-  EXPECT_EQ(budget.Available(20'300), 80 - 3);
+  EXPECT_EQ(budget.Available(20'300), 90 - 20);
 }
 
 TEST(TokenBudget, A429StormCostsOneRequestPerPause) {
@@ -137,59 +137,44 @@ TEST(TokenBudget, UsesDefaultPauseWhen429HasNoReset) {
   EXPECT_TRUE(budget.TryAcquire(46'000));
 }
 
-TEST(TokenBudget, AnErpWithinItsReserveLeavesTheShareWhole) {
+TEST(TokenBudget, BacksOffWhenErpSpendsItsReserve) {
   TokenBudget budget;
   for (int i = 0; i < 10; ++i)
     ASSERT_TRUE(budget.TryAcquire(0));
-  // The ERP spent 10 of its reserve of 20 in this server window; ours are the other 10.
-  for (int i = 1; i <= 10; ++i)
-    budget.OnResponse(1'000, 200, 100, 90 - i, 50);
-  // The other 10 of the reserve stay the ERP's; gatilho keeps its whole share of 80.
-  EXPECT_EQ(budget.Available(1'000), 70);
-  for (int i = 0; i < 70; ++i)
-    EXPECT_TRUE(budget.TryAcquire(1'000));
-  EXPECT_FALSE(budget.TryAcquire(1'000));
-}
-
-TEST(TokenBudget, BacksOffWhenTheErpSpendsPastItsReserve) {
-  TokenBudget budget;
-  for (int i = 0; i < 10; ++i)
-    ASSERT_TRUE(budget.TryAcquire(0));
-  // The ERP spent 60 before ours reached the server; after our 10, 30 are left: gatilho may
-  // use those, not the 70 left of its share.
+  // The ERP spent 60 before ours reached the server; after our 10, 30 are left, of which 20
+  // are the ERP's reserve.
   for (int i = 1; i <= 10; ++i) {
     budget.OnResponse(1'000, 200, 100, 40 - i, 50);
   }
-  EXPECT_EQ(budget.Available(1'000), 30);
-  for (int i = 0; i < 30; ++i)
+  EXPECT_EQ(budget.Available(1'000), 10);
+  for (int i = 0; i < 10; ++i)
     EXPECT_TRUE(budget.TryAcquire(1'000));
   EXPECT_FALSE(budget.TryAcquire(1'000));
   EXPECT_EQ(budget.NextCreditMs(2'000), 51'000);
   // The server's window has reset: only the share of the sliding window binds again.
-  EXPECT_EQ(budget.Available(51'000), 80 - 40);
+  EXPECT_EQ(budget.Available(51'000), 80 - 20);
 }
 
 TEST(TokenBudget, CountsRequestsStillInFlightAsSpent) {
   TokenBudget budget;
   for (int i = 0; i < 5; ++i)
     ASSERT_TRUE(budget.TryAcquire(0));
-  // The first answer: the server had counted one of ours and 70 of the ERP's, past its reserve,
-  // so none of it is held back. The other four may reach the server later: 29 - 4 are safe.
+  // The first answer: the server had counted one of ours and 70 of the ERP's. The other four
+  // may reach it later, so only 29 - 20 - 4 are safe.
   budget.OnResponse(200, 200, 100, 29, 59);
-  EXPECT_EQ(budget.Available(200), 25);
+  EXPECT_EQ(budget.Available(200), 5);
 }
 
 TEST(TokenBudget, KeepsTheTighterRemainingWhenAnswersArriveOutOfOrder) {
   TokenBudget budget;
   ASSERT_TRUE(budget.TryAcquire(0));
   ASSERT_TRUE(budget.TryAcquire(0));
-  // The second request was handled last but answered first: 40 left (the ERP spent 58, past
-  // its reserve), one of ours in flight.
+  // The second request was handled last but answered first: 40 left, one of ours in flight.
   budget.OnResponse(100, 200, 100, 40, 50);
-  EXPECT_EQ(budget.Available(100), 40 - 1);
+  EXPECT_EQ(budget.Available(100), 40 - 1 - 20);
   // The first request's answer is older news and must not loosen the figure.
   budget.OnResponse(200, 200, 100, 60, 50);
-  EXPECT_EQ(budget.Available(200), 40 - 1);
+  EXPECT_EQ(budget.Available(200), 40 - 1 - 20);
 }
 
 TEST(TokenBudget, LimitHeaderChangesTheShare) {
@@ -241,11 +226,11 @@ TEST(TokenBudget, ShareTooSmallForOneRequestNeverAcquires) {
 TEST(TokenBudget, FloorKeepsWatchingWhenTheErpOverspends) {
   TokenBudget without_floor;
   TokenBudget with_floor(TokenBudget::Options{.floor_per_window = 5});
-  // One own request half a window ago; now the ERP has spent the whole server window, which
-  // lasts 50 s more.
+  // One own request half a window ago; now the ERP is spending past its reserve: 5 left of 100
+  // while 20 are the ERP's, for the next 50 s.
   for (TokenBudget* budget : {&without_floor, &with_floor}) {
     ASSERT_TRUE(budget->TryAcquire(70'000));
-    budget->OnResponse(100'000, 200, 100, 0, 50);
+    budget->OnResponse(100'000, 200, 100, 5, 50);
   }
   EXPECT_EQ(without_floor.Available(100'000), 0);
   EXPECT_EQ(without_floor.NextCreditMs(100'000), 150'000);
