@@ -178,6 +178,7 @@ Status Poller::Pump() {
     request.basic_user = company.token;
     request.total_timeout_ms = options_.request_timeout_ms;
     request.headers.emplace_back("Accept", "application/json");
+    request.keep_headers = {"rate-limit-limit", "rate-limit-remaining", "rate-limit-reset"};
     busy_.insert(watch.key.Encode());
     ++in_flight_;
     ++counters_.polls;

@@ -83,7 +83,12 @@ size_t OnHeader(char* data, size_t size, size_t count, void* user) {
   }
   size_t colon = line.find(':');
   if (colon == std::string_view::npos) return line.size();
-  transfer->response.headers.emplace_back(Lowercase(Trim(line.substr(0, colon))),
+  std::string name = Lowercase(Trim(line.substr(0, colon)));
+  const std::vector<std::string>& keep = transfer->request.keep_headers;
+  if (!keep.empty() && std::find(keep.begin(), keep.end(), name) == keep.end()) {
+    return line.size();
+  }
+  transfer->response.headers.emplace_back(std::move(name),
                                           std::string(Trim(line.substr(colon + 1))));
   return line.size();
 }

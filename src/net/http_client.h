@@ -33,6 +33,9 @@ struct HttpRequest {
   int64_t connect_timeout_ms = 5'000;
   int64_t total_timeout_ms = 30'000;
   size_t max_response_bytes = 4u << 20;  // a larger body fails the request (error set)
+  // When not empty, only the response headers named here (lowercase) are kept; the others are
+  // read and dropped, which spares a busy poller a dozen strings per answer.
+  std::vector<std::string> keep_headers;
 };
 
 struct HttpResponse {

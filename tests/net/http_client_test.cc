@@ -80,6 +80,25 @@ TEST_F(HttpClientTest, GetReturnsStatusHeadersAndBody) {
   EXPECT_EQ(client_->InFlight(), 0u);
 }
 
+TEST_F(HttpClientTest, KeepsOnlyTheHeadersAskedFor) {
+  LoopbackServer server([](const Request&) {
+    return Reply{
+        .status = 200, .headers = {{"Rate-Limit-Remaining", "7"}, {"X-Other", "x"}}, .body = "{}"};
+  });
+  HttpRequest request;
+  request.url = server.Url("/v2/nfe/abc");
+  request.keep_headers = {"rate-limit-remaining"};
+
+  HttpResponse response = Fetch(std::move(request));
+
+  EXPECT_EQ(response.Header("rate-limit-remaining"), "7");
+  EXPECT_EQ(response.Header("x-other"), std::nullopt);
+  EXPECT_EQ(response.Header("content-length"), std::nullopt);
+  ASSERT_EQ(response.headers.size(), 1u);
+  // Without a list every header is kept.
+  EXPECT_EQ(Get(server.Url("/v2/nfe/abc")).Header("x-other"), "x");
+}
+
 TEST_F(HttpClientTest, BasicAuthSendsTokenAsUserWithEmptyPassword) {
   LoopbackServer server([](const Request&) { return Reply{}; });
   HttpRequest request;
