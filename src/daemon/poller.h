@@ -39,7 +39,7 @@ class Poller {
  public:
   struct Options {
     size_t max_in_flight = 16;
-    size_t batch = 256;  // due watches read from the store per Pump()
+    size_t batch = 256;  // due watches read from the store at a time (the due batch)
     double budget_share = 0.8;
     // Requests per window each token keeps even when the ERP spends past its reserve
     // (TokenBudget::Options::floor_per_window), so that watching never stops entirely.
