@@ -170,7 +170,7 @@ Status Poller::Pump() {
   }
 
   for (size_t index : picked) {
-    const DueWatch& watch = due_batch_[index];
+    const DueWatch& watch = due_batch_.at(index);  // a stale index is a bug, never a guess
     const CompanyConfig& company = companies_.at(watch.key.company);
     gauge_.OnSent(company.id, now - watch.record.next_poll_ms);
     HttpRequest request;

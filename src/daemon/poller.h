@@ -79,7 +79,10 @@ class Poller {
 
   // Forgets the batch of due watches Pump() plans from, so the next Pump() reads the store
   // again: for when another process (the CLI) changed it.
-  void ForgetDueBatch() { due_batch_.clear(); }
+  void ForgetDueBatch() {
+    due_batch_.clear();
+    candidates_.clear();
+  }
 
   // Writes token usage and the learned models now; for a clean stop.
   Status Checkpoint();

@@ -263,6 +263,26 @@ TEST_F(PollerTest, AnAnsweredWatchIsNotPolledAgainBeforeItsDecisionIsCommitted) 
   EXPECT_EQ(GetWatch("acme", "R1").poll_count, 1u);
 }
 
+TEST_F(PollerTest, ForgettingTheDueBatchReadsTheStoreAgain) {
+  AddCompany("acme", "tok-acme");
+  Poller::Options options;
+  options.max_in_flight = 1;
+  MakePoller(options);
+  Watch("acme", Refs("R", 3));
+  EXPECT_EQ(Pump(), 1u);  // two more wait in the batch
+  RunHttp();
+  Flush();
+
+  // The CLI changed the store: the next pass plans from a fresh read, not from the old batch.
+  poller_->ForgetDueBatch();
+  Watch("acme", {"LATE"});
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_EQ(server_.requests().size(), 4u);
+  EXPECT_EQ(GetWatch("acme", "LATE").poll_count, 1u);
+}
+
 TEST_F(PollerTest, MaybeFlushGroupsAnswersWhilePollsAreInFlight) {
   AddCompany("acme", "tok-acme");
   Poller::Options options;
