@@ -152,13 +152,13 @@ Status Poller::Pump() {
   int64_t now = clock_.WallMs();
   int64_t now_mono = clock_.MonotonicMs();
   gauge_.Update(now_mono, learner_);
-  if (in_flight_ >= options_.max_in_flight) return Status::Ok();
+  if (in_flight() >= options_.max_in_flight) return Status::Ok();
   if (candidates_.empty() || now_mono - due_batch_loaded_mono_ >= options_.due_batch_ms) {
     Status s = LoadDueBatch(now, now_mono);
     if (!s.ok()) return s;
   }
 
-  size_t room = options_.max_in_flight - in_flight_;
+  size_t room = options_.max_in_flight - in_flight();
   std::map<std::string, size_t> left_without_credit;
   std::vector<size_t> picked =
       planner_.Plan(candidates_, budgets_, now_mono, room, &left_without_credit);
@@ -180,7 +180,6 @@ Status Poller::Pump() {
     request.headers.emplace_back("Accept", "application/json");
     request.keep_headers = {"rate-limit-limit", "rate-limit-remaining", "rate-limit-reset"};
     busy_.insert(watch.key.Encode());
-    ++in_flight_;
     ++counters_.polls;
     http_.Start(std::move(request), [this, watch, &company](HttpResponse response) {
       OnAnswer(watch, company, response);
@@ -191,7 +190,6 @@ Status Poller::Pump() {
 
 void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
                       const HttpResponse& response) {
-  --in_flight_;
   int64_t now = clock_.WallMs();
   int64_t now_mono = clock_.MonotonicMs();
   if (decided_.empty()) oldest_decided_mono_ = now_mono;
@@ -332,7 +330,7 @@ Status Poller::Flush() {
 
 Status Poller::MaybeFlush() {
   if (decided_.empty()) return PersistLearned(/*force=*/false);
-  const bool due = decided_.size() >= options_.commit_batch || in_flight_ == 0 ||
+  const bool due = decided_.size() >= options_.commit_batch || in_flight() == 0 ||
                    clock_.MonotonicMs() - oldest_decided_mono_ >= options_.commit_delay_ms;
   return due ? Flush() : PersistLearned(/*force=*/false);
 }
@@ -360,8 +358,8 @@ Result<std::optional<int64_t>> Poller::NextWakeMs() {
                        0, oldest_decided_mono_ + options_.commit_delay_ms - clock_.MonotonicMs());
   }
   if (!next) return commit;
-  if (*next <= now && (starved_ || in_flight_ >= options_.max_in_flight)) {
-    if (in_flight_ >= options_.max_in_flight) {
+  if (*next <= now && (starved_ || in_flight() >= options_.max_in_flight)) {
+    if (in_flight() >= options_.max_in_flight) {
       // A finishing poll wakes the loop through the HttpClient; no timer needed.
       int64_t answer_by = now + options_.request_timeout_ms;
       return std::optional<int64_t>(commit ? std::min(answer_by, *commit) : answer_by);

@@ -95,7 +95,8 @@ class Poller {
   // Whether a poll could start right now (something due, with credit).
   bool HasWorkNow();
 
-  size_t in_flight() const { return in_flight_; }
+  // Polls started and not yet answered: the busy watches whose decision is not waiting.
+  size_t in_flight() const { return busy_.size() - decided_.size(); }
   size_t unflushed() const { return decided_.size(); }
   const Counters& counters() const { return counters_; }
   const Learner& learner() const { return learner_; }
@@ -149,7 +150,6 @@ class Poller {
   // Encoded keys of watches polled and not yet committed: in flight, or answered and waiting in
   // decided_. Pump() leaves them alone.
   std::set<std::string> busy_;
-  size_t in_flight_ = 0;  // polls started and not yet answered
   std::vector<Decided> decided_;
   int64_t oldest_decided_mono_ = 0;  // when the first answer in decided_ arrived
   // The due batch: watches read from the store at due_batch_loaded_mono_ and the candidates
