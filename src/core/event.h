@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/watch.h"
 
@@ -13,9 +15,13 @@ enum class EventState : uint8_t {
   kPending = 1,    // waiting for its next attempt
   kDelivered = 2,  // a sink answered 2xx
   kDead = 3,       // retries exhausted; an operator can redeliver
+  kSuperseded = 4, // not delivered: a later event of its document carried the newer state
+                   // instead (catch-up after an outage with catch_up = latest)
 };
 
 std::string_view EventStateName(EventState state);
+// The state EventStateName() calls `name`, or nullopt.
+std::optional<EventState> ParseEventState(std::string_view name);
 
 struct EventRecord {
   uint64_t seq = 0;  // outbox order; assigned by the store
@@ -29,6 +35,12 @@ struct EventRecord {
   int64_t next_attempt_ms = 0;
   EventState state = EventState::kPending;
   int64_t delivered_ms = 0;  // when it reached kDelivered; 0 otherwise
+  // The first attempt of the current round of retries, which the retry horizon counts from; 0
+  // until the first attempt, and again after a redelivery starts a new round.
+  int64_t first_attempt_ms = 0;
+  // When it left kPending (delivered, dead or superseded); 0 while pending. Retention counts
+  // from here.
+  int64_t finished_ms = 0;
 };
 
 struct AttemptRecord {

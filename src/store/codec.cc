@@ -8,7 +8,7 @@ namespace {
 // Appends fields in order, starting with the encoding version.
 class Writer {
  public:
-  Writer() { U8(kEncodingVersion); }
+  explicit Writer(uint8_t version = kEncodingVersion) { U8(version); }
 
   void U8(uint8_t value) { out_.push_back(static_cast<char>(value)); }
   void U32(uint32_t value) { out_ += Be32(value); }
@@ -49,15 +49,17 @@ class Reader {
   int64_t I64() { return static_cast<int64_t>(U64()); }
   std::string Str() { return std::string(Take(U32())); }
 
-  // Reads the version byte; a Corruption status unless it is one this build reads.
-  Status Version() {
+  // Reads the version byte; a Corruption status unless it is between 1 and `newest`, the
+  // versions this build reads for the record at hand. The version read is kept in version().
+  Status Version(uint8_t newest = kEncodingVersion) {
     if (bytes_.empty()) return Status::Corruption("empty value");
-    uint8_t version = U8();
-    if (version == kEncodingVersion) return Status::Ok();
-    return Status::Corruption("unknown encoding version " + std::to_string(version) +
-                              " (this gatilho reads version " + std::to_string(kEncodingVersion) +
+    version_ = U8();
+    if (version_ >= 1 && version_ <= newest) return Status::Ok();
+    return Status::Corruption("unknown encoding version " + std::to_string(version_) +
+                              " (this gatilho reads versions up to " + std::to_string(newest) +
                               "); was it written by a newer gatilho?");
   }
+  uint8_t version() const { return version_; }
 
   // Records that a field held a value outside its range.
   void Invalid(std::string what) {
@@ -87,6 +89,7 @@ class Reader {
   }
 
   std::string_view bytes_;
+  uint8_t version_ = 0;
   size_t pos_ = 0;
   bool truncated_ = false;
   std::string invalid_;
@@ -100,7 +103,7 @@ WatchState ReadWatchState(Reader& in) {
 
 EventState ReadEventState(Reader& in) {
   uint8_t value = in.U8();
-  if (value < 1 || value > 3) in.Invalid("unknown event state " + std::to_string(value));
+  if (value < 1 || value > 4) in.Invalid("unknown event state " + std::to_string(value));
   return static_cast<EventState>(value);
 }
 
@@ -166,8 +169,14 @@ std::string QueueKey(const WatchKey& key, uint64_t seq) {
   return DocumentPrefix(key) + Be64(seq);
 }
 
-std::string ReadyKey(int64_t next_attempt_ms, uint64_t seq) {
-  return TimeKey(next_attempt_ms) + Be64(seq);
+std::string ReadyPrefix(std::string_view company) {
+  std::string prefix(company);
+  prefix.push_back('\0');
+  return prefix;
+}
+
+std::string ReadyKey(std::string_view company, int64_t next_attempt_ms, uint64_t seq) {
+  return ReadyPrefix(company) + TimeKey(next_attempt_ms) + Be64(seq);
 }
 
 std::string AttemptKey(uint64_t seq, uint32_t number) {
@@ -175,8 +184,9 @@ std::string AttemptKey(uint64_t seq, uint32_t number) {
 }
 
 // ---- values ----------------------------------------------------------------------------------
-// The field order below is the version-1 format: changing it requires a new version number and
-// a decoder that still reads version 1.
+// The field order below is the version-1 format (version 2 for event records, which appends two
+// fields): changing it requires a new version number and a decoder that still reads the older
+// ones.
 
 std::string EncodeWatchRecord(const WatchRecord& record) {
   Writer out;
@@ -243,7 +253,7 @@ Result<HistoryEntry> DecodeHistoryEntry(std::string_view bytes) {
 }
 
 std::string EncodeEventRecord(const EventRecord& event) {
-  Writer out;
+  Writer out(kEventEncodingVersion);
   out.U64(event.seq);
   out.Str(event.id);
   out.Str(event.key.company);
@@ -257,12 +267,14 @@ std::string EncodeEventRecord(const EventRecord& event) {
   out.I64(event.next_attempt_ms);
   out.U8(static_cast<uint8_t>(event.state));
   out.I64(event.delivered_ms);
+  out.I64(event.first_attempt_ms);
+  out.I64(event.finished_ms);
   return out.Take();
 }
 
 Result<EventRecord> DecodeEventRecord(std::string_view bytes) {
   Reader in(bytes);
-  if (Status version = in.Version(); !version.ok()) return version;
+  if (Status version = in.Version(kEventEncodingVersion); !version.ok()) return version;
   EventRecord event;
   event.seq = in.U64();
   event.id = in.Str();
@@ -277,6 +289,14 @@ Result<EventRecord> DecodeEventRecord(std::string_view bytes) {
   event.next_attempt_ms = in.I64();
   event.state = ReadEventState(in);
   event.delivered_ms = in.I64();
+  if (in.version() >= 2) {
+    event.first_attempt_ms = in.I64();
+    event.finished_ms = in.I64();
+  } else if (event.state != EventState::kPending) {
+    // Version 1 kept no finish time; the delivery time, or failing that the creation time, is
+    // the closest bound retention can count from.
+    event.finished_ms = event.delivered_ms != 0 ? event.delivered_ms : event.created_ms;
+  }
   if (Status done = in.Finish(); !done.ok()) return done;
   return event;
 }
@@ -308,6 +328,27 @@ Result<AttemptRecord> DecodeAttemptRecord(std::string_view bytes) {
   attempt.response_excerpt = in.Str();
   if (Status done = in.Finish(); !done.ok()) return done;
   return attempt;
+}
+
+std::string EncodeEndpointRecord(const EndpointRecord& endpoint) {
+  Writer out;
+  out.U8(endpoint.disabled ? 1 : 0);
+  out.Str(endpoint.reason);
+  out.I64(endpoint.changed_ms);
+  return out.Take();
+}
+
+Result<EndpointRecord> DecodeEndpointRecord(std::string_view bytes) {
+  Reader in(bytes);
+  if (Status version = in.Version(); !version.ok()) return version;
+  EndpointRecord endpoint;
+  uint8_t disabled = in.U8();
+  if (disabled > 1) in.Invalid("disabled flag is " + std::to_string(disabled));
+  endpoint.disabled = disabled == 1;
+  endpoint.reason = in.Str();
+  endpoint.changed_ms = in.I64();
+  if (Status done = in.Finish(); !done.ok()) return done;
+  return endpoint;
 }
 
 std::string EncodeTokenRecord(const TokenRecord& token) {

@@ -22,6 +22,9 @@ namespace gatilho {
 
 // The encoding version every value written by this build starts with.
 inline constexpr uint8_t kEncodingVersion = 1;
+// Event records are at version 2 (first_attempt_ms and finished_ms were added); version 1 event
+// records are still read.
+inline constexpr uint8_t kEventEncodingVersion = 2;
 
 std::string Be32(uint32_t value);
 std::string Be64(uint64_t value);
@@ -47,8 +50,11 @@ std::string HistoryKey(const WatchKey& key, int64_t time_ms, uint32_t n);
 // `queue`: DocumentPrefix(key) + be64(seq).
 std::string QueueKey(const WatchKey& key, uint64_t seq);
 
-// `ready`: be64(next_attempt_ms) + be64(seq).
-std::string ReadyKey(int64_t next_attempt_ms, uint64_t seq);
+// The prefix of one company's entries in `company_ready`: the company id + '\0'.
+std::string ReadyPrefix(std::string_view company);
+
+// `company_ready`: ReadyPrefix(company) + be64(next_attempt_ms) + be64(seq).
+std::string ReadyKey(std::string_view company, int64_t next_attempt_ms, uint64_t seq);
 
 // `attempts`: be64(seq) + be32(number).
 std::string AttemptKey(uint64_t seq, uint32_t number);
@@ -68,6 +74,9 @@ Result<EventRecord> DecodeEventRecord(std::string_view bytes);
 
 std::string EncodeAttemptRecord(const AttemptRecord& attempt);
 Result<AttemptRecord> DecodeAttemptRecord(std::string_view bytes);
+
+std::string EncodeEndpointRecord(const EndpointRecord& endpoint);
+Result<EndpointRecord> DecodeEndpointRecord(std::string_view bytes);
 
 std::string EncodeTokenRecord(const TokenRecord& token);
 Result<TokenRecord> DecodeTokenRecord(std::string_view bytes);

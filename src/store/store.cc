@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <array>
+#include <limits>
 #include <utility>
 
 #include "store/codec.h"
@@ -36,15 +37,17 @@ struct Store::Impl {
   Table outbox{"outbox"};
   Table event_ids{"event_ids"};
   Table queue{"queue"};
-  Table ready{"ready"};
+  Table company_ready{"company_ready"};
+  Table legacy_ready{"ready"};  // read once, by MigrateReady(), then left empty
   Table attempts{"attempts"};
+  Table endpoints{"endpoints"};
   Table tokens{"tokens"};
   Table models{"models"};
   Table meta{"meta"};
 
-  std::array<Table*, 11> AllTables() {
-    return {&watches, &due,      &history, &outbox, &event_ids, &queue,
-            &ready,   &attempts, &tokens,  &models, &meta};
+  std::array<Table*, 13> AllTables() {
+    return {&watches,      &due,      &history,   &outbox, &event_ids, &queue, &company_ready,
+            &legacy_ready, &attempts, &endpoints, &tokens, &models,    &meta};
   }
 
   // `error` (a decoding failure or a broken index) prefixed with where it was found.
@@ -74,6 +77,13 @@ struct Store::Impl {
   Status AppendHistory(LmdbTxn& txn, const WatchKey& key, const HistoryEntry& entry);
 
   Result<uint64_t> ReadNextSeq(LmdbTxn& txn);
+
+  // Moves the entries of a store written before `company_ready` existed into it.
+  Status MigrateReady(LmdbTxn& txn);
+
+  // Deletes event `seq`'s attempts (all of them, or those numbered below `below`); returns how
+  // many went.
+  Result<uint64_t> DeleteAttempts(LmdbTxn& txn, uint64_t seq, uint32_t below);
 };
 
 Status Store::Impl::CheckSchema(LmdbTxn& txn) {
@@ -146,7 +156,8 @@ Status Store::Impl::WriteEvent(LmdbTxn& txn, const EventRecord* old, const Event
   if (old != nullptr && old->state == EventState::kPending) {
     if (Status s = txn.Delete(queue, QueueKey(key, seq)); !s.ok()) return s;
     // Absent unless the event was its queue's head; deleting nothing is fine.
-    if (Status s = txn.Delete(ready, ReadyKey(old->next_attempt_ms, seq)); !s.ok()) return s;
+    Status s = txn.Delete(company_ready, ReadyKey(key.company, old->next_attempt_ms, seq));
+    if (!s.ok()) return s;
   }
   if (Status s = txn.Put(outbox, Be64(seq), EncodeEventRecord(updated)); !s.ok()) return s;
   if (updated.state == EventState::kPending) {
@@ -161,7 +172,8 @@ Status Store::Impl::WriteEvent(LmdbTxn& txn, const EventRecord* old, const Event
     Result<std::optional<EventRecord>> displaced = ReadEvent(txn, **old_head);
     if (!displaced.ok()) return displaced.status();
     if (displaced->has_value()) {
-      Status s = txn.Delete(ready, ReadyKey((*displaced)->next_attempt_ms, **old_head));
+      Status s = txn.Delete(company_ready,
+                            ReadyKey(key.company, (*displaced)->next_attempt_ms, **old_head));
       if (!s.ok()) return s;
     }
   }
@@ -173,7 +185,7 @@ Status Store::Impl::WriteEvent(LmdbTxn& txn, const EventRecord* old, const Event
                                       ", which is not in the outbox"),
                    queue, key.ToString());
   }
-  return txn.Put(ready, ReadyKey((*head)->next_attempt_ms, **new_head), "");
+  return txn.Put(company_ready, ReadyKey(key.company, (*head)->next_attempt_ms, **new_head), "");
 }
 
 Status Store::Impl::AppendHistory(LmdbTxn& txn, const WatchKey& key, const HistoryEntry& entry) {
@@ -215,6 +227,45 @@ Result<uint64_t> Store::Impl::ReadNextSeq(LmdbTxn& txn) {
   return ReadBe64(**found);
 }
 
+Status Store::Impl::MigrateReady(LmdbTxn& txn) {
+  std::vector<std::string> old_keys;
+  Status s = txn.Scan(legacy_ready, "", [&](std::string_view k, std::string_view) -> Result<Step> {
+    old_keys.emplace_back(k);
+    return Step::kNext;
+  });
+  if (!s.ok() || old_keys.empty()) return s;
+  for (const std::string& k : old_keys) {
+    if (k.size() == 16) {
+      uint64_t seq = ReadBe64(std::string_view(k).substr(8));
+      Result<std::optional<EventRecord>> event = ReadEvent(txn, seq);
+      if (!event.ok()) return event.status();
+      // An entry naming no event was already broken; dropping it loses nothing.
+      if (event->has_value()) {
+        s = txn.Put(company_ready, ReadyKey((*event)->key.company, ReadBe64(k), seq), "");
+        if (!s.ok()) return s;
+      }
+    }
+    if (s = txn.Delete(legacy_ready, k); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> Store::Impl::DeleteAttempts(LmdbTxn& txn, uint64_t seq, uint32_t below) {
+  std::string prefix = Be64(seq);
+  std::vector<std::string> doomed;
+  Status s = txn.Scan(attempts, prefix, [&](std::string_view k, std::string_view) -> Result<Step> {
+    if (!k.starts_with(prefix) || k.size() != 12) return Step::kStop;
+    if (ReadBe32(k.substr(8)) >= below) return Step::kStop;
+    doomed.emplace_back(k);
+    return Step::kNext;
+  });
+  if (!s.ok()) return s;
+  for (const std::string& k : doomed) {
+    if (s = txn.Delete(attempts, k); !s.ok()) return s;
+  }
+  return static_cast<uint64_t>(doomed.size());
+}
+
 // ---- Store -------------------------------------------------------------------------------------
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -236,7 +287,8 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
     for (Table* table : impl->AllTables()) {
       if (Status opened = txn.OpenTable(table); !opened.ok()) return opened;
     }
-    return impl->CheckSchema(txn);
+    if (Status checked = impl->CheckSchema(txn); !checked.ok()) return checked;
+    return impl->MigrateReady(txn);
   });
   if (!s.ok()) return s;
   return std::unique_ptr<Store>(new Store(std::move(impl)));
@@ -442,51 +494,70 @@ Result<std::vector<HistoryEntry>> Store::History(const WatchKey& key) {
   return out;
 }
 
-Result<std::vector<EventRecord>> Store::ReadyEvents(int64_t now_ms, size_t limit) {
+Result<std::vector<EventRecord>> Store::ReadyEvents(const std::string& company, int64_t now_ms,
+                                                   size_t limit) {
   std::vector<EventRecord> out;
   if (limit == 0) return out;
   Impl& impl = *impl_;
+  std::string prefix = ReadyPrefix(company);
   Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
     out.clear();
     uint64_t now = ReadBe64(TimeKey(now_ms));
-    return txn.Scan(impl.ready, "", [&](std::string_view k, std::string_view) -> Result<Step> {
-      if (k.size() != 16) {
-        return impl.Corrupt(Status::Corruption("ready key has " + std::to_string(k.size()) +
-                                               " bytes instead of 16"),
-                            impl.ready, "(undecodable)");
-      }
-      if (ReadBe64(k) > now) return Step::kStop;
-      uint64_t seq = ReadBe64(k.substr(8));
-      Result<std::optional<EventRecord>> event = impl.ReadEvent(txn, seq);
-      if (!event.ok()) return event.status();
-      if (!event->has_value()) {
-        return impl.Corrupt(Status::Corruption("ready event is not in the outbox"), impl.ready,
-                            SeqName(seq));
-      }
-      out.push_back(std::move(**event));
-      return out.size() < limit ? Step::kNext : Step::kStop;
-    });
+    return txn.Scan(impl.company_ready, prefix,
+                    [&](std::string_view k, std::string_view) -> Result<Step> {
+                      if (!k.starts_with(prefix)) return Step::kStop;
+                      if (k.size() != prefix.size() + 16) {
+                        return impl.Corrupt(
+                            Status::Corruption("ready key has " + std::to_string(k.size()) +
+                                               " bytes instead of " +
+                                               std::to_string(prefix.size() + 16)),
+                            impl.company_ready, company);
+                      }
+                      std::string_view rest = k.substr(prefix.size());
+                      if (ReadBe64(rest) > now) return Step::kStop;
+                      uint64_t seq = ReadBe64(rest.substr(8));
+                      Result<std::optional<EventRecord>> event = impl.ReadEvent(txn, seq);
+                      if (!event.ok()) return event.status();
+                      if (!event->has_value()) {
+                        return impl.Corrupt(Status::Corruption("ready event is not in the outbox"),
+                                            impl.company_ready, SeqName(seq));
+                      }
+                      out.push_back(std::move(**event));
+                      return out.size() < limit ? Step::kNext : Step::kStop;
+                    });
   });
   if (!s.ok()) return s;
   return out;
 }
 
-Result<std::optional<int64_t>> Store::NextReadyMs() {
-  std::optional<int64_t> next;
-  Status s = impl_->env->Read([&](LmdbTxn& txn) -> Status {
-    next.reset();
-    return txn.Scan(impl_->ready, "", [&](std::string_view k, std::string_view) -> Result<Step> {
-      if (k.size() != 16) {
-        return impl_->Corrupt(Status::Corruption("ready key has " + std::to_string(k.size()) +
-                                                 " bytes instead of 16"),
-                              impl_->ready, "(undecodable)");
-      }
-      next = static_cast<int64_t>(ReadBe64(k));
-      return Step::kStop;
-    });
+Result<std::vector<std::string>> Store::CompaniesWithPendingEvents() {
+  std::vector<std::string> out;
+  Impl& impl = *impl_;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    // One short scan per company: each stops at the company's first entry, and the next starts
+    // past all of that company's keys ('\x01' sorts right after the '\0' separator).
+    std::string from;
+    while (true) {
+      std::optional<std::string> company;
+      Status scanned = txn.Scan(impl.company_ready, from,
+                                [&](std::string_view k, std::string_view) -> Result<Step> {
+                                  size_t nul = k.find('\0');
+                                  if (nul == std::string_view::npos) {
+                                    return impl.Corrupt(Status::Corruption("ready key has no company"),
+                                                        impl.company_ready, "(undecodable)");
+                                  }
+                                  company.emplace(k.substr(0, nul));
+                                  return Step::kStop;
+                                });
+      if (!scanned.ok()) return scanned;
+      if (!company.has_value()) return Status::Ok();
+      from = *company + '\x01';
+      out.push_back(std::move(*company));
+    }
   });
   if (!s.ok()) return s;
-  return next;
+  return out;
 }
 
 Status Store::RecordAttempt(uint64_t seq, const AttemptRecord& attempt, EventState new_state,
@@ -499,19 +570,219 @@ Status Store::RecordAttempt(uint64_t seq, const AttemptRecord& attempt, EventSta
       return Status::NotFound("event " + SeqName(seq) + " is not in the outbox of the store at " +
                               impl.env->dir());
     }
-    // TODO(retention): attempts are kept forever; they should expire with their events.
     AttemptRecord logged = attempt;
     logged.event_seq = seq;
     Status s = txn.Put(impl.attempts, AttemptKey(seq, logged.number), EncodeAttemptRecord(logged));
     if (!s.ok()) return s;
+    if (logged.number > kMaxAttemptsPerEvent) {
+      Result<uint64_t> dropped =
+          impl.DeleteAttempts(txn, seq, logged.number - kMaxAttemptsPerEvent + 1);
+      if (!dropped.ok()) return dropped.status();
+    }
 
     EventRecord updated = **stored;
     updated.attempts = attempt.number;
     updated.state = new_state;
     updated.next_attempt_ms = next_attempt_ms;
     updated.delivered_ms = new_state == EventState::kDelivered ? attempt.time_ms : 0;
+    if (updated.first_attempt_ms == 0) updated.first_attempt_ms = attempt.time_ms;
+    updated.finished_ms = new_state == EventState::kPending ? 0 : attempt.time_ms;
     return impl.WriteEvent(txn, &**stored, updated);
   });
+}
+
+Result<bool> Store::Redeliver(uint64_t seq, int64_t now_ms) {
+  Impl& impl = *impl_;
+  bool changed = false;
+  Status s = impl.env->Write([&](LmdbTxn& txn) -> Status {
+    changed = false;
+    Result<std::optional<EventRecord>> stored = impl.ReadEvent(txn, seq);
+    if (!stored.ok()) return stored.status();
+    if (!stored->has_value()) {
+      return Status::NotFound("event " + SeqName(seq) + " is not in the outbox of the store at " +
+                              impl.env->dir());
+    }
+    if ((*stored)->state == EventState::kPending) return Status::Ok();
+    EventRecord updated = **stored;
+    updated.state = EventState::kPending;
+    updated.next_attempt_ms = now_ms;
+    updated.first_attempt_ms = 0;
+    updated.finished_ms = 0;
+    updated.delivered_ms = 0;
+    changed = true;
+    return impl.WriteEvent(txn, &**stored, updated);
+  });
+  if (!s.ok()) return s;
+  return changed;
+}
+
+Result<EventRecord> Store::FindEvent(const std::string& id) {
+  Impl& impl = *impl_;
+  std::optional<EventRecord> event;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    event.reset();
+    auto found = txn.Get(impl.event_ids, id);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) return Status::Ok();
+    if ((*found)->size() != 8) {
+      return impl.Corrupt(Status::Corruption("event id entry is not 8 bytes"), impl.event_ids, id);
+    }
+    Result<std::optional<EventRecord>> stored = impl.ReadEvent(txn, ReadBe64(**found));
+    if (!stored.ok()) return stored.status();
+    event = std::move(*stored);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  if (!event.has_value()) {
+    return Status::NotFound("no event with id " + id + " in the store at " + impl.env->dir() +
+                            "; `gatilho events` lists the ids");
+  }
+  return std::move(*event);
+}
+
+Result<std::vector<EventRecord>> Store::ListEvents(const EventQuery& filter) {
+  std::vector<EventRecord> out;
+  if (filter.limit == 0) return out;
+  Impl& impl = *impl_;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    // TODO(scale): a filtered listing reads the outbox from its start; retention keeps that
+    // bounded, and an index by company and time would make it proportional to the answer.
+    return txn.Scan(impl.outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
+      Result<EventRecord> event = DecodeEventRecord(v);
+      if (!event.ok()) {
+        std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
+        return impl.Corrupt(event.status(), impl.outbox, name);
+      }
+      if (!filter.company.empty() && event->key.company != filter.company) return Step::kNext;
+      if (filter.state.has_value() && event->state != *filter.state) return Step::kNext;
+      if (event->created_ms < filter.since_ms) return Step::kNext;
+      out.push_back(std::move(*event));
+      return out.size() < filter.limit ? Step::kNext : Step::kStop;
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<size_t> Store::SupersedeOlderEvents(const WatchKey& key, int64_t now_ms) {
+  Impl& impl = *impl_;
+  size_t superseded = 0;
+  Status s = impl.env->Write([&](LmdbTxn& txn) -> Status {
+    superseded = 0;
+    std::string prefix = DocumentPrefix(key);
+    std::vector<uint64_t> pending;
+    Status scanned =
+        txn.Scan(impl.queue, prefix, [&](std::string_view k, std::string_view) -> Result<Step> {
+          if (!k.starts_with(prefix)) return Step::kStop;
+          if (k.size() != prefix.size() + 8) {
+            return impl.Corrupt(
+                Status::Corruption("queue key has " + std::to_string(k.size()) + " bytes"),
+                impl.queue, key.ToString());
+          }
+          pending.push_back(ReadBe64(k.substr(prefix.size())));
+          return Step::kNext;
+        });
+    if (!scanned.ok()) return scanned;
+    if (pending.size() < 2) return Status::Ok();
+    pending.pop_back();  // the newest carries the state to deliver
+    for (uint64_t seq : pending) {
+      Result<std::optional<EventRecord>> stored = impl.ReadEvent(txn, seq);
+      if (!stored.ok()) return stored.status();
+      if (!stored->has_value()) continue;
+      EventRecord updated = **stored;
+      updated.state = EventState::kSuperseded;
+      updated.finished_ms = now_ms;
+      if (Status w = impl.WriteEvent(txn, &**stored, updated); !w.ok()) return w;
+      ++superseded;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return superseded;
+}
+
+Result<PruneOutcome> Store::PruneFinished(int64_t before_ms, size_t max_scan) {
+  Impl& impl = *impl_;
+  PruneOutcome outcome;
+  Status s = impl.env->Write([&](LmdbTxn& txn) -> Status {
+    outcome = PruneOutcome();
+    std::vector<EventRecord> doomed;
+    size_t scanned = 0;
+    // The outbox is in seq order, which is creation order, and an event finishes after it is
+    // created: past the first event created after before_ms nothing can be old enough.
+    Status read = txn.Scan(impl.outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
+      if (scanned++ >= max_scan) {
+        outcome.more = true;
+        return Step::kStop;
+      }
+      Result<EventRecord> event = DecodeEventRecord(v);
+      if (!event.ok()) {
+        std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
+        return impl.Corrupt(event.status(), impl.outbox, name);
+      }
+      if (event->created_ms >= before_ms) return Step::kStop;
+      if (event->state != EventState::kPending && event->finished_ms < before_ms) {
+        doomed.push_back(std::move(*event));
+      }
+      return Step::kNext;
+    });
+    if (!read.ok()) return read;
+    for (const EventRecord& event : doomed) {
+      Result<uint64_t> attempts =
+          impl.DeleteAttempts(txn, event.seq, std::numeric_limits<uint32_t>::max());
+      if (!attempts.ok()) return attempts.status();
+      outcome.attempts += *attempts;
+      if (Status d = txn.Delete(impl.outbox, Be64(event.seq)); !d.ok()) return d;
+      // Forgetting the id is safe this long after: the id only guards against the same change
+      // being appended twice by polls committed moments apart.
+      if (Status d = txn.Delete(impl.event_ids, event.id); !d.ok()) return d;
+      ++outcome.events;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return outcome;
+}
+
+Result<EndpointRecord> Store::GetEndpoint(const std::string& sink) {
+  Impl& impl = *impl_;
+  EndpointRecord record;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    record = EndpointRecord();
+    auto found = txn.Get(impl.endpoints, sink);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) return Status::Ok();
+    Result<EndpointRecord> decoded = DecodeEndpointRecord(**found);
+    if (!decoded.ok()) return impl.Corrupt(decoded.status(), impl.endpoints, sink);
+    record = std::move(*decoded);
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return record;
+}
+
+Status Store::PutEndpoint(const std::string& sink, const EndpointRecord& record) {
+  Impl& impl = *impl_;
+  return impl.env->Write([&](LmdbTxn& txn) -> Status {
+    return txn.Put(impl.endpoints, sink, EncodeEndpointRecord(record));
+  });
+}
+
+Result<std::vector<std::pair<std::string, EndpointRecord>>> Store::Endpoints() {
+  Impl& impl = *impl_;
+  std::vector<std::pair<std::string, EndpointRecord>> out;
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    return txn.Scan(impl.endpoints, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
+      Result<EndpointRecord> decoded = DecodeEndpointRecord(v);
+      if (!decoded.ok()) return impl.Corrupt(decoded.status(), impl.endpoints, k);
+      out.emplace_back(std::string(k), std::move(*decoded));
+      return Step::kNext;
+    });
+  });
+  if (!s.ok()) return s;
+  return out;
 }
 
 Status Store::Reschedule(uint64_t seq, int64_t next_attempt_ms) {
@@ -715,6 +986,9 @@ Result<StoreCounts> Store::Counts() {
         break;
       case EventState::kDead:
         ++counts.events_dead;
+        break;
+      case EventState::kSuperseded:
+        ++counts.events_superseded;
         break;
     }
     return Step::kNext;

@@ -7,11 +7,17 @@
 //   outbox    be64(seq)                                   -> EventRecord
 //   event_ids event id                                    -> be64(seq)  dedupe of event ids
 //   queue     WatchKey::Encode() + '\0' + be64(seq)       -> (empty)  pending events per document
-//   ready     be64(next_attempt_ms) + be64(seq)           -> (empty)  the head event of each
-//                                                                     document's queue
-//   attempts  be64(seq) + be32(attempt)                   -> AttemptRecord
+//   company_ready  company + '\0' + be64(next_attempt_ms) + be64(seq) -> (empty)  the head event
+//                                                     of each document's queue, per company, so
+//                                                     that a company whose endpoint is down costs
+//                                                     the others nothing
+//   attempts  be64(seq) + be32(attempt)                   -> AttemptRecord, the latest
+//                                                          kMaxAttemptsPerEvent of each event
+//   endpoints sink URL or folder                          -> EndpointRecord
 //   tokens    token handle                                -> TokenRecord
 //   meta      "schema_version" -> be32, "next_seq" -> be64 (the next outbox seq)
+// (Stores written before `company_ready` had one `ready` table ordered by time alone; Open()
+// moves its entries over.)
 // The '\0' after a document's key keeps ref "A" from matching the entries of ref "AB".
 //
 // Threads and processes: one Store object per process, used from one thread at a time (the
@@ -55,6 +61,28 @@ struct ModelRecord {
   std::string bytes;
 };
 
+// What the operator (or a 410 Gone) decided about one delivery endpoint.
+struct EndpointRecord {
+  bool disabled = false;
+  std::string reason;  // why it was disabled, e.g. "410 Gone" or "disabled by the operator"
+  int64_t changed_ms = 0;
+};
+
+// Which events ListEvents() returns.
+struct EventQuery {
+  std::string company;              // empty: every company
+  std::optional<EventState> state;  // nullopt: every state
+  int64_t since_ms = 0;             // only events created at or after this wall time
+  size_t limit = 100;
+};
+
+// What PruneFinished() removed.
+struct PruneOutcome {
+  uint64_t events = 0;
+  uint64_t attempts = 0;
+  bool more = false;  // it stopped at its scan bound; call again for the rest
+};
+
 struct DueWatch {
   WatchKey key;
   WatchRecord record;
@@ -79,6 +107,7 @@ struct StoreCounts {
   uint64_t events_pending = 0;
   uint64_t events_delivered = 0;
   uint64_t events_dead = 0;
+  uint64_t events_superseded = 0;
 };
 
 class Store {
@@ -140,17 +169,44 @@ class Store {
 
   // ---- outbox ----------------------------------------------------------------------------
 
-  // Up to `limit` pending events whose next attempt is due at or before now_ms and that are the
-  // oldest pending event of their document (so a document's events go out in order).
-  Result<std::vector<EventRecord>> ReadyEvents(int64_t now_ms, size_t limit);
+  // Attempts kept per event; older ones are dropped as new ones are recorded, so an endpoint
+  // that answers 429 every second for days cannot grow the store without bound.
+  static constexpr uint32_t kMaxAttemptsPerEvent = 100;
 
-  // The earliest next attempt among ready events, or nullopt.
-  Result<std::optional<int64_t>> NextReadyMs();
+  // Up to `limit` pending events of `company` whose next attempt is due at or before now_ms and
+  // that are the oldest pending event of their document (so a document's events go out in
+  // order), earliest first.
+  Result<std::vector<EventRecord>> ReadyEvents(const std::string& company, int64_t now_ms,
+                                               size_t limit);
+
+  // The companies that have pending events, in id order.
+  Result<std::vector<std::string>> CompaniesWithPendingEvents();
 
   // Records an attempt on event `seq` and moves it to `new_state`. kPending reschedules it at
-  // next_attempt_ms; kDelivered and kDead release the document's next event.
+  // next_attempt_ms; kDelivered and kDead release the document's next event. The event's
+  // first_attempt_ms is set by its first attempt of a round, its finished_ms when it leaves
+  // kPending.
   Status RecordAttempt(uint64_t seq, const AttemptRecord& attempt, EventState new_state,
                        int64_t next_attempt_ms);
+
+  // Puts event `seq` back to pending, due at now_ms, as a new round of retries (its retry
+  // horizon starts again; its id, and so its webhook-id, stays). Returns false, changing
+  // nothing, when the event is already pending. NotFound when there is no such event.
+  Result<bool> Redeliver(uint64_t seq, int64_t now_ms);
+
+  // The event whose id (its webhook-id) is `id`, or NotFound.
+  Result<EventRecord> FindEvent(const std::string& id);
+
+  // The events that match `filter`, in outbox order.
+  Result<std::vector<EventRecord>> ListEvents(const EventQuery& filter);
+
+  // Catch-up: every pending event of `key` except the newest becomes kSuperseded, so the
+  // document's latest state is what goes out next. Returns how many were superseded.
+  Result<size_t> SupersedeOlderEvents(const WatchKey& key, int64_t now_ms);
+
+  // Retention: removes events that finished (delivered, dead or superseded) before before_ms,
+  // with their attempts and their id, looking at no more than max_scan events of the outbox.
+  Result<PruneOutcome> PruneFinished(int64_t before_ms, size_t max_scan);
 
   // Moves a pending event's next attempt to next_attempt_ms without counting an attempt (its
   // sink is unknown for now). Events that are not pending are left as they are.
@@ -161,6 +217,15 @@ class Store {
   Result<std::vector<EventRecord>> EventsFor(const WatchKey& key);
   // All attempts on event `seq`, in order.
   Result<std::vector<AttemptRecord>> Attempts(uint64_t seq);
+
+  // ---- delivery endpoints ----------------------------------------------------------------
+
+  // The record of endpoint `sink` (a URL or a folder); a default (enabled) record when none was
+  // ever stored.
+  Result<EndpointRecord> GetEndpoint(const std::string& sink);
+  Status PutEndpoint(const std::string& sink, const EndpointRecord& record);
+  // Every stored endpoint record, by sink.
+  Result<std::vector<std::pair<std::string, EndpointRecord>>> Endpoints();
 
   // ---- tokens and counters ---------------------------------------------------------------
 

@@ -31,6 +31,8 @@ TEST(Codec, EventRecordRoundTrips) {
   event.next_attempt_ms = 1234;
   event.state = EventState::kDead;
   event.delivered_ms = 99;
+  event.first_attempt_ms = 1000;
+  event.finished_ms = 2000;
 
   Result<EventRecord> decoded = DecodeEventRecord(EncodeEventRecord(event));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
@@ -45,6 +47,42 @@ TEST(Codec, EventRecordRoundTrips) {
   EXPECT_EQ(decoded->next_attempt_ms, event.next_attempt_ms);
   EXPECT_EQ(decoded->state, event.state);
   EXPECT_EQ(decoded->delivered_ms, event.delivered_ms);
+  EXPECT_EQ(decoded->first_attempt_ms, event.first_attempt_ms);
+  EXPECT_EQ(decoded->finished_ms, event.finished_ms);
+}
+
+TEST(Codec, VersionOneEventRecordsAreStillRead) {
+  EventRecord event;
+  event.id = "old";
+  event.state = EventState::kDelivered;
+  event.created_ms = 10;
+  event.delivered_ms = 50;
+  event.first_attempt_ms = 20;
+  event.finished_ms = 50;
+  std::string bytes = EncodeEventRecord(event);
+  ASSERT_EQ(static_cast<uint8_t>(bytes[0]), kEventEncodingVersion);
+  // Version 1 is version 2 without its last two fields.
+  std::string v1 = bytes.substr(0, bytes.size() - 16);
+  v1[0] = 1;
+
+  Result<EventRecord> decoded = DecodeEventRecord(v1);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->id, "old");
+  EXPECT_EQ(decoded->first_attempt_ms, 0);
+  EXPECT_EQ(decoded->finished_ms, 50) << "a finished v1 event counts from its delivery";
+  EXPECT_EQ(DecodeEventRecord(v1 + std::string(16, '\0')).status().code(),
+            Status::Code::kCorruption);
+  bytes[0] = 3;
+  EXPECT_EQ(DecodeEventRecord(bytes).status().code(), Status::Code::kCorruption);
+}
+
+TEST(Codec, EndpointRecordRoundTrips) {
+  EndpointRecord endpoint{true, "410 Gone", 77};
+  Result<EndpointRecord> decoded = DecodeEndpointRecord(EncodeEndpointRecord(endpoint));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_TRUE(decoded->disabled);
+  EXPECT_EQ(decoded->reason, "410 Gone");
+  EXPECT_EQ(decoded->changed_ms, 77);
 }
 
 TEST(Codec, ValueStartsWithItsEncodingVersion) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -357,7 +358,7 @@ TEST_F(StoreTest, DuplicateEventIdIsAppendedOnce) {
   EXPECT_EQ((*events)[0].seq, 1u);
   EXPECT_EQ((*events)[0].id, "same");
   EXPECT_EQ((*events)[0].key, key_);
-  auto ready = store_->ReadyEvents(kNow, 10);
+  auto ready = store_->ReadyEvents("acme", kNow, 10);
   ASSERT_TRUE(ready.ok());
   EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{1}));
 }
@@ -369,17 +370,18 @@ TEST_F(StoreTest, EventsOfOneDocumentAreReadyOneAtATimeInOrder) {
                       key_, record, {MakeEvent("first", kNow + 10), MakeEvent("second", kNow)})})
                   .ok());
 
-  auto ready = store_->ReadyEvents(kNow + 100, 10);
+  auto ready = store_->ReadyEvents("acme", kNow + 100, 10);
   ASSERT_TRUE(ready.ok());
   ASSERT_EQ(ready->size(), 1u);
   EXPECT_EQ((*ready)[0].id, "first");
   EXPECT_EQ((*ready)[0].payload, R"({"status":"autorizado"})");
-  auto not_yet = store_->ReadyEvents(kNow + 9, 10);
+  auto not_yet = store_->ReadyEvents("acme", kNow + 9, 10);
   ASSERT_TRUE(not_yet.ok());
   EXPECT_TRUE(not_yet->empty());
-  auto next = store_->NextReadyMs();
+  auto next = store_->ReadyEvents("acme", std::numeric_limits<int64_t>::max(), 1);
   ASSERT_TRUE(next.ok());
-  EXPECT_EQ(*next, kNow + 10);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].next_attempt_ms, kNow + 10);
 }
 
 TEST_F(StoreTest, DeliveredEventReleasesTheNextOne) {
@@ -392,7 +394,7 @@ TEST_F(StoreTest, DeliveredEventReleasesTheNextOne) {
   ASSERT_TRUE(
       store_->RecordAttempt(1, MakeAttempt(1, kNow + 5, 200), EventState::kDelivered, 0).ok());
 
-  auto ready = store_->ReadyEvents(kNow, 10);
+  auto ready = store_->ReadyEvents("acme", kNow, 10);
   ASSERT_TRUE(ready.ok());
   EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{2}));
   auto first = store_->GetEvent(1);
@@ -421,7 +423,7 @@ TEST_F(StoreTest, DeadEventReleasesTheNextOneAndIsNotRetried) {
   failed.error = "connection refused";
   ASSERT_TRUE(store_->RecordAttempt(1, failed, EventState::kDead, 0).ok());
 
-  auto ready = store_->ReadyEvents(kNow + 1'000'000, 10);
+  auto ready = store_->ReadyEvents("acme", kNow + 1'000'000, 10);
   ASSERT_TRUE(ready.ok());
   EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{2}));
   auto first = store_->GetEvent(1);
@@ -440,17 +442,18 @@ TEST_F(StoreTest, PendingAttemptReschedules) {
       store_->RecordAttempt(1, MakeAttempt(2, kNow + 5000, 503), EventState::kPending, kNow + 9000)
           .ok());
 
-  auto early = store_->ReadyEvents(kNow + 8999, 10);
+  auto early = store_->ReadyEvents("acme", kNow + 8999, 10);
   ASSERT_TRUE(early.ok());
   EXPECT_TRUE(early->empty());
-  auto due = store_->ReadyEvents(kNow + 9000, 10);
+  auto due = store_->ReadyEvents("acme", kNow + 9000, 10);
   ASSERT_TRUE(due.ok());
   ASSERT_EQ(due->size(), 1u);
   EXPECT_EQ((*due)[0].attempts, 2u);
   EXPECT_EQ((*due)[0].next_attempt_ms, kNow + 9000);
-  auto next = store_->NextReadyMs();
+  auto next = store_->ReadyEvents("acme", std::numeric_limits<int64_t>::max(), 1);
   ASSERT_TRUE(next.ok());
-  EXPECT_EQ(*next, kNow + 9000);
+  ASSERT_EQ(next->size(), 1u);
+  EXPECT_EQ((*next)[0].next_attempt_ms, kNow + 9000);
   auto attempts = store_->Attempts(1);
   ASSERT_TRUE(attempts.ok());
   ASSERT_EQ(attempts->size(), 2u);
@@ -470,7 +473,7 @@ TEST_F(StoreTest, EventsOfDifferentDocumentsDoNotBlockEachOther) {
       store_->RecordAttempt(1, MakeAttempt(1, kNow, 500), EventState::kPending, kNow + 60'000)
           .ok());
 
-  auto ready = store_->ReadyEvents(kNow + 1, 10);
+  auto ready = store_->ReadyEvents("acme", kNow + 1, 10);
   ASSERT_TRUE(ready.ok());
   EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{2}));
   EXPECT_EQ((*ready)[0].key, other);
@@ -562,7 +565,7 @@ TEST_F(StoreTest, DataSurvivesReopen) {
   auto next = reopened->NextDueMs();
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(*next, kNow + 100);
-  auto ready = reopened->ReadyEvents(kNow, 10);
+  auto ready = reopened->ReadyEvents("acme", kNow, 10);
   ASSERT_TRUE(ready.ok());
   EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{1}));
 
@@ -751,15 +754,15 @@ namespace {
 TEST_F(StoreTest, RescheduleMovesAPendingEventWithoutCountingAnAttempt) {
   WatchRecord record = Add(key_);
   ASSERT_TRUE(store_->Apply({UpdateWithEvents(key_, record, {MakeEvent("evt_a", kNow)})}).ok());
-  auto ready = store_->ReadyEvents(kNow, 10);
+  auto ready = store_->ReadyEvents("acme", kNow, 10);
   ASSERT_TRUE(ready.ok());
   ASSERT_EQ(ready->size(), 1u);
   uint64_t seq = ready->front().seq;
 
   ASSERT_TRUE(store_->Reschedule(seq, kNow + 60'000).ok());
 
-  EXPECT_TRUE(store_->ReadyEvents(kNow, 10)->empty());
-  auto later = store_->ReadyEvents(kNow + 60'000, 10);
+  EXPECT_TRUE(store_->ReadyEvents("acme", kNow, 10)->empty());
+  auto later = store_->ReadyEvents("acme", kNow + 60'000, 10);
   ASSERT_EQ(later->size(), 1u);
   EXPECT_EQ(later->front().attempts, 0u);
   EXPECT_EQ(later->front().next_attempt_ms, kNow + 60'000);
@@ -812,6 +815,246 @@ TEST_F(StoreTest, ModelsRoundTripAndReplace) {
   EXPECT_EQ((*models)[0].bytes, "v1-a2");
   EXPECT_EQ((*models)[1].company, "beta");
   EXPECT_EQ((*models)[1].type, DocType::kNfse);
+}
+
+
+// ---- delivery operations -------------------------------------------------------------------
+
+// Adds one event for `key` (a watch is registered for it first) and returns its seq.
+class DeliveryStoreTest : public StoreTest {
+ protected:
+  uint64_t AddEvent(const WatchKey& key, const std::string& id, int64_t at_ms) {
+    auto existing = store_->GetWatch(key);
+    WatchRecord record = existing.ok() ? *existing : Add(key);
+    EXPECT_TRUE(store_->Apply({UpdateWithEvents(key, record, {MakeEvent(id, at_ms)})}).ok());
+    auto found = store_->FindEvent(id);
+    EXPECT_TRUE(found.ok()) << found.status().ToString();
+    return found.ok() ? found->seq : 0;
+  }
+};
+
+TEST_F(DeliveryStoreTest, ReadyEventsAreSeparatedByCompany) {
+  AddEvent({"acme", DocType::kNfe, "1"}, "a1", kNow);
+  AddEvent({"beta", DocType::kNfe, "1"}, "b1", kNow - 10);
+  AddEvent({"acme", DocType::kNfe, "2"}, "a2", kNow - 5);
+
+  auto acme = store_->ReadyEvents("acme", kNow, 10);
+  ASSERT_TRUE(acme.ok());
+  ASSERT_EQ(acme->size(), 2u);
+  EXPECT_EQ((*acme)[0].id, "a2") << "earliest first within the company";
+  EXPECT_EQ((*acme)[1].id, "a1");
+  auto beta = store_->ReadyEvents("beta", kNow, 10);
+  ASSERT_TRUE(beta.ok());
+  ASSERT_EQ(beta->size(), 1u);
+  EXPECT_EQ((*beta)[0].id, "b1");
+  EXPECT_TRUE(store_->ReadyEvents("acm", kNow, 10)->empty()) << "a prefix is not a company";
+
+  auto companies = store_->CompaniesWithPendingEvents();
+  ASSERT_TRUE(companies.ok());
+  EXPECT_EQ(*companies, (std::vector<std::string>{"acme", "beta"}));
+}
+
+TEST_F(DeliveryStoreTest, RedeliverPutsAFinishedEventBackWithItsIdAndANewRound) {
+  uint64_t seq = AddEvent(key_, "evt-1", kNow);
+  ASSERT_TRUE(store_->RecordAttempt(seq, MakeAttempt(1, kNow, 500), EventState::kDead, 0).ok());
+  ASSERT_TRUE(store_->ReadyEvents("acme", kNow + 1, 10)->empty());
+
+  auto changed = store_->Redeliver(seq, kNow + 100);
+  ASSERT_TRUE(changed.ok()) << changed.status().ToString();
+  EXPECT_TRUE(*changed);
+  auto ready = store_->ReadyEvents("acme", kNow + 100, 10);
+  ASSERT_TRUE(ready.ok());
+  ASSERT_EQ(ready->size(), 1u);
+  EXPECT_EQ((*ready)[0].id, "evt-1");
+  EXPECT_EQ((*ready)[0].state, EventState::kPending);
+  EXPECT_EQ((*ready)[0].first_attempt_ms, 0) << "the retry horizon starts again";
+  EXPECT_EQ((*ready)[0].attempts, 1u) << "attempt numbers go on, the log is kept";
+
+  auto again = store_->Redeliver(seq, kNow + 200);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again) << "a pending event is left alone";
+  EXPECT_EQ(store_->Redeliver(999, kNow).status().code(), Status::Code::kNotFound);
+}
+
+TEST_F(DeliveryStoreTest, RedeliveredOlderEventGoesOutBeforeTheDocumentsNextOne) {
+  uint64_t first = AddEvent(key_, "first", kNow);
+  ASSERT_TRUE(
+      store_->RecordAttempt(first, MakeAttempt(1, kNow, 204), EventState::kDelivered, 0).ok());
+  AddEvent(key_, "second", kNow + 10);
+  ASSERT_TRUE(store_->Redeliver(first, kNow + 20).ok());
+
+  auto ready = store_->ReadyEvents("acme", kNow + 1000, 10);
+  ASSERT_TRUE(ready.ok());
+  ASSERT_EQ(ready->size(), 1u) << "one head per document";
+  EXPECT_EQ((*ready)[0].id, "first");
+}
+
+TEST_F(DeliveryStoreTest, RecordAttemptKeepsTheFirstAttemptTimeAndTheFinishTime) {
+  uint64_t seq = AddEvent(key_, "evt", kNow);
+  ASSERT_TRUE(store_->RecordAttempt(seq, MakeAttempt(1, kNow + 5, 503), EventState::kPending,
+                                    kNow + 5000)
+                  .ok());
+  ASSERT_TRUE(store_->RecordAttempt(seq, MakeAttempt(2, kNow + 5000, 204), EventState::kDelivered,
+                                    0)
+                  .ok());
+  auto event = store_->GetEvent(seq);
+  ASSERT_TRUE(event.ok());
+  EXPECT_EQ(event->first_attempt_ms, kNow + 5);
+  EXPECT_EQ(event->finished_ms, kNow + 5000);
+  EXPECT_EQ(event->delivered_ms, kNow + 5000);
+}
+
+TEST_F(DeliveryStoreTest, AttemptLogKeepsOnlyTheLatestAttempts) {
+  uint64_t seq = AddEvent(key_, "evt", kNow);
+  const uint32_t total = Store::kMaxAttemptsPerEvent + 25;
+  for (uint32_t n = 1; n <= total; ++n) {
+    ASSERT_TRUE(
+        store_->RecordAttempt(seq, MakeAttempt(n, kNow + n, 429), EventState::kPending, kNow + n)
+            .ok());
+  }
+  auto attempts = store_->Attempts(seq);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), Store::kMaxAttemptsPerEvent);
+  EXPECT_EQ(attempts->front().number, total - Store::kMaxAttemptsPerEvent + 1);
+  EXPECT_EQ(attempts->back().number, total);
+  EXPECT_EQ(store_->GetEvent(seq)->attempts, total);
+}
+
+TEST_F(DeliveryStoreTest, FindEventLooksUpByWebhookId) {
+  uint64_t seq = AddEvent(key_, "the-id", kNow);
+  auto found = store_->FindEvent("the-id");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->seq, seq);
+  auto missing = store_->FindEvent("nope");
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+  EXPECT_NE(missing.status().message().find("nope"), std::string::npos);
+}
+
+TEST_F(DeliveryStoreTest, ListEventsFiltersByCompanyStateAndTime) {
+  uint64_t a1 = AddEvent({"acme", DocType::kNfe, "1"}, "a1", kNow);
+  AddEvent({"acme", DocType::kNfe, "2"}, "a2", kNow + 1000);
+  AddEvent({"beta", DocType::kNfe, "1"}, "b1", kNow + 2000);
+  ASSERT_TRUE(store_->RecordAttempt(a1, MakeAttempt(1, kNow, 500), EventState::kDead, 0).ok());
+
+  auto ids = [&](const EventQuery& filter) {
+    std::vector<std::string> out;
+    auto listed = store_->ListEvents(filter);
+    EXPECT_TRUE(listed.ok());
+    if (listed.ok()) {
+      for (const EventRecord& e : *listed)
+        out.push_back(e.id);
+    }
+    return out;
+  };
+  EXPECT_EQ(ids({}), (std::vector<std::string>{"a1", "a2", "b1"}));
+  EXPECT_EQ(ids({"acme", std::nullopt, 0, 100}), (std::vector<std::string>{"a1", "a2"}));
+  EXPECT_EQ(ids({"", EventState::kDead, 0, 100}), (std::vector<std::string>{"a1"}));
+  EXPECT_EQ(ids({"", EventState::kPending, kNow + 1500, 100}), (std::vector<std::string>{"b1"}));
+  EXPECT_EQ(ids({"", std::nullopt, 0, 2}), (std::vector<std::string>{"a1", "a2"}));
+}
+
+TEST_F(DeliveryStoreTest, SupersedeLeavesOnlyTheNewestPendingEventOfTheDocument) {
+  uint64_t first = AddEvent(key_, "autorizado", kNow);
+  uint64_t second = AddEvent(key_, "carta", kNow + 10);
+  uint64_t third = AddEvent(key_, "cancelado", kNow + 20);
+  uint64_t other = AddEvent({"acme", DocType::kNfe, "other"}, "other", kNow);
+
+  auto superseded = store_->SupersedeOlderEvents(key_, kNow + 30);
+  ASSERT_TRUE(superseded.ok()) << superseded.status().ToString();
+  EXPECT_EQ(*superseded, 2u);
+  EXPECT_EQ(store_->GetEvent(first)->state, EventState::kSuperseded);
+  EXPECT_EQ(store_->GetEvent(second)->state, EventState::kSuperseded);
+  EXPECT_EQ(store_->GetEvent(second)->finished_ms, kNow + 30);
+  auto ready = store_->ReadyEvents("acme", kNow + 100, 10);
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{other, third}));
+  EXPECT_EQ(*store_->SupersedeOlderEvents(key_, kNow + 40), 0u) << "one left: nothing to do";
+  EXPECT_EQ(store_->Counts()->events_superseded, 2u);
+}
+
+TEST_F(DeliveryStoreTest, PruneRemovesOldFinishedEventsWithTheirAttemptsAndIds) {
+  const int64_t day = 24 * 3600 * 1000;
+  uint64_t old_done = AddEvent({"acme", DocType::kNfe, "1"}, "old-done", kNow);
+  uint64_t old_pending = AddEvent({"acme", DocType::kNfe, "2"}, "old-pending", kNow);
+  uint64_t late_finish = AddEvent({"acme", DocType::kNfe, "3"}, "late-finish", kNow);
+  uint64_t young = AddEvent({"acme", DocType::kNfe, "4"}, "young", kNow + 40 * day);
+  ASSERT_TRUE(store_->RecordAttempt(old_done, MakeAttempt(1, kNow + 1, 204),
+                                    EventState::kDelivered, 0)
+                  .ok());
+  ASSERT_TRUE(store_->RecordAttempt(late_finish, MakeAttempt(1, kNow + 35 * day, 500),
+                                    EventState::kDead, 0)
+                  .ok());
+  ASSERT_TRUE(store_->RecordAttempt(young, MakeAttempt(1, kNow + 40 * day, 204),
+                                    EventState::kDelivered, 0)
+                  .ok());
+
+  auto pruned = store_->PruneFinished(kNow + 30 * day, 1000);
+  ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
+  EXPECT_EQ(pruned->events, 1u);
+  EXPECT_EQ(pruned->attempts, 1u);
+  EXPECT_FALSE(pruned->more);
+  EXPECT_EQ(store_->GetEvent(old_done).status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store_->Attempts(old_done)->empty());
+  EXPECT_EQ(store_->FindEvent("old-done").status().code(), Status::Code::kNotFound);
+  EXPECT_TRUE(store_->GetEvent(old_pending).ok()) << "pending events are never pruned";
+  EXPECT_TRUE(store_->GetEvent(late_finish).ok()) << "retention counts from the finish";
+  EXPECT_TRUE(store_->GetEvent(young).ok());
+}
+
+TEST_F(DeliveryStoreTest, PruneStopsAtItsScanBound) {
+  for (int i = 0; i < 5; ++i) {
+    uint64_t seq = AddEvent({"acme", DocType::kNfe, std::to_string(i)}, "e" + std::to_string(i),
+                            kNow);
+    ASSERT_TRUE(
+        store_->RecordAttempt(seq, MakeAttempt(1, kNow, 204), EventState::kDelivered, 0).ok());
+  }
+  auto first = store_->PruneFinished(kNow + 1, 3);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->events, 3u);
+  EXPECT_TRUE(first->more);
+  auto second = store_->PruneFinished(kNow + 1, 3);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->events, 2u);
+  EXPECT_FALSE(second->more);
+}
+
+TEST_F(DeliveryStoreTest, EndpointRecordsPersistAcrossReopen) {
+  EXPECT_FALSE(store_->GetEndpoint("http://erp/hook")->disabled) << "enabled unless stored";
+  ASSERT_TRUE(store_->PutEndpoint("http://erp/hook", {true, "410 Gone", kNow}).ok());
+  store_.reset();
+  store_ = OpenStore(dir());
+  auto endpoint = store_->GetEndpoint("http://erp/hook");
+  ASSERT_TRUE(endpoint.ok());
+  EXPECT_TRUE(endpoint->disabled);
+  EXPECT_EQ(endpoint->reason, "410 Gone");
+  auto all = store_->Endpoints();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].first, "http://erp/hook");
+}
+
+TEST_F(DeliveryStoreTest, OpenMovesTheOldReadyTableIntoThePerCompanyOne) {
+  uint64_t seq = AddEvent(key_, "evt", kNow);
+  store_.reset();
+  // Recreate the layout of a store written before per-company ready lists.
+  auto env = LmdbEnv::Open(LmdbEnv::Options{dir(), 1 << 20, 1 << 20, 16});
+  ASSERT_TRUE(env.ok()) << env.status().ToString();
+  Table company_ready{"company_ready"};
+  Table legacy{"ready"};
+  Status s = (*env)->Write([&](LmdbTxn& txn) -> Status {
+    if (Status o = txn.OpenTable(&company_ready); !o.ok()) return o;
+    if (Status o = txn.OpenTable(&legacy); !o.ok()) return o;
+    if (Status d = txn.Delete(company_ready, ReadyKey("acme", kNow, seq)); !d.ok()) return d;
+    return txn.Put(legacy, TimeKey(kNow) + Be64(seq), "");
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  env->reset();
+
+  store_ = OpenStore(dir());
+  ASSERT_NE(store_, nullptr);
+  auto ready = store_->ReadyEvents("acme", kNow, 10);
+  ASSERT_TRUE(ready.ok()) << ready.status().ToString();
+  EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{seq}));
 }
 
 }  // namespace
