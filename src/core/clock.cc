@@ -1,6 +1,9 @@
 #include "core/clock.h"
 
+#include <time.h>
+
 #include <chrono>
+#include <cstdio>
 
 namespace gatilho {
 
@@ -39,6 +42,18 @@ void VirtualClock::Advance(int64_t ms) {
 void VirtualClock::JumpWall(int64_t delta_ms) {
   std::lock_guard lock(mu_);
   wall_ms_ += delta_ms;
+}
+
+std::string FormatRfc3339(int64_t wall_ms) {
+  if (wall_ms < 0) wall_ms = 0;
+  time_t seconds = static_cast<time_t>(wall_ms / 1000);
+  tm parts{};
+  gmtime_r(&seconds, &parts);
+  char text[40];
+  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", parts.tm_year + 1900,
+                parts.tm_mon + 1, parts.tm_mday, parts.tm_hour, parts.tm_min, parts.tm_sec,
+                static_cast<int>(wall_ms % 1000));
+  return text;
 }
 
 }  // namespace gatilho

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <string>
 
 namespace gatilho {
 
@@ -48,5 +49,9 @@ class VirtualClock final : public Clock {
   int64_t wall_ms_;
   int64_t mono_ms_ = 0;
 };
+
+// `wall_ms` as RFC 3339 UTC with milliseconds, e.g. "2026-12-04T01:02:03.456Z": the form of
+// payload timestamps. Times before 1970 are shown as 1970-01-01T00:00:00.000Z.
+std::string FormatRfc3339(int64_t wall_ms);
 
 }  // namespace gatilho

@@ -31,5 +31,12 @@ TEST(SystemClock, MonotonicNeverDecreases) {
   EXPECT_GT(clock.WallMs(), 1'600'000'000'000);
 }
 
+TEST(FormatRfc3339, ShowsUtcWithMilliseconds) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(1'700'000'000'123), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(FormatRfc3339(951'782'400'007), "2000-02-29T00:00:00.007Z") << "leap day";
+  EXPECT_EQ(FormatRfc3339(-5), "1970-01-01T00:00:00.000Z");
+}
+
 }  // namespace
 }  // namespace gatilho
