@@ -1,8 +1,12 @@
 #include "config/config.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <initializer_list>
 #include <optional>
 #include <system_error>
 
@@ -25,6 +29,10 @@ constexpr ConfigKey kGlobalKeys[] = {
     {"delivery_timeout_seconds"},
     {"retry_horizon_hours"},
     {"poll_concurrency"},
+    {"operator_url"},
+    {"operator_secret"},
+    {"breaker_alert_minutes"},
+    {"attempt_retention_days"},
 };
 
 constexpr ConfigKey kCompanyKeys[] = {
@@ -39,6 +47,21 @@ constexpr ConfigKey kCompanyKeys[] = {
     {"webhook.secret", /*repeatable=*/true},
     {"webhook.authorization"},
     {"webhook.authorization_header"},
+    {"webhook.payload"},
+    {"webhook.header", /*repeatable=*/true},
+    {"webhook.basic_auth"},
+    {"webhook.basic_auth_file"},
+    {"webhook.bearer_token"},
+    {"webhook.bearer_token_file"},
+    {"webhook.client_cert"},
+    {"webhook.client_key"},
+    {"webhook.ca_bundle"},
+    {"webhook.proxy"},
+    {"webhook.max_in_flight"},
+    {"webhook.rate_per_second"},
+    {"webhook.catch_up"},
+    {"file.dir"},
+    {"file.retention_days"},
 };
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
@@ -80,18 +103,20 @@ std::string ResolveAgainst(const std::string& file, std::string_view value) {
   return AbsolutePath(fs::path(file).parent_path() / fs::path(value));
 }
 
-bool IsHttpUrl(std::string_view url) {
-  std::string_view rest;
-  if (url.starts_with("https://")) {
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else {
-    return false;
-  }
+// `url` starts with one of `schemes` ("https://"), has something other than a '/' after it,
+// and holds no blanks or control characters.
+bool IsUrlWithScheme(std::string_view url, std::initializer_list<std::string_view> schemes) {
+  auto scheme = std::find_if(schemes.begin(), schemes.end(),
+                             [url](std::string_view prefix) { return url.starts_with(prefix); });
+  if (scheme == schemes.end()) return false;
+  std::string_view rest = url.substr(scheme->size());
   if (rest.empty() || rest.front() == '/') return false;
   return std::none_of(url.begin(), url.end(),
                       [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; });
+}
+
+bool IsHttpUrl(std::string_view url) {
+  return IsUrlWithScheme(url, {"https://", "http://"});
 }
 
 // RFC 9110 field names are "tokens": letters, digits and a few punctuation marks.
@@ -181,6 +206,39 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
                   global.retry_horizon_hours, errors);
   ReadWholeNumber(file, "poll_concurrency", 1, 1024, "status requests in flight at once",
                   global.poll_concurrency, errors);
+
+  const ConfigEntry* operator_url = file.Find("operator_url");
+  if (operator_url != nullptr) {
+    // Not quoted back: the URL may carry credentials.
+    if (IsHttpUrl(operator_url->value)) {
+      global.operator_url = operator_url->value;
+    } else {
+      errors.Add(file.Locate(*operator_url) +
+                 ": operator_url must be an http:// or https:// URL (where gatilho reports an "
+                 "endpoint disabled, a breaker open, a token blocked or an event dead-lettered), "
+                 "e.g. https://ops.example.com/gatilho; or remove the line");
+    }
+  }
+  if (const ConfigEntry* secret = file.Find("operator_secret")) {
+    Status status = CheckWebhookSecret(secret->value);
+    if (!status.ok()) {
+      errors.Add(file.Locate(*secret) + ": operator_secret " + status.message());
+    } else if (operator_url == nullptr) {
+      errors.Add(file.Locate(*secret) +
+                 ": operator_secret is set but operator_url is not; it only signs what is sent "
+                 "there: add operator_url = <the URL that receives operator events>, or remove "
+                 "the line");
+    } else {
+      global.operator_secret = secret->value;
+    }
+  }
+  ReadWholeNumber(file, "breaker_alert_minutes", 1, 10080,
+                  "minutes an endpoint's circuit breaker may stay open before the operator is "
+                  "told",
+                  global.breaker_alert_minutes, errors);
+  ReadWholeNumber(file, "attempt_retention_days", 1, 3650,
+                  "days finished events and their delivery attempts are kept in the store",
+                  global.attempt_retention_days, errors);
   return global;
 }
 
@@ -214,6 +272,46 @@ void CheckCompanyId(const std::string& path, std::string_view id, ConfigErrors& 
              (suggestion.empty() ? std::string("something like acme.conf") : suggestion + ".conf"));
 }
 
+// What a key naming a file that holds one value (token_file, webhook.bearer_token_file...) is
+// about, for its messages.
+struct ValueFileKind {
+  std::string_view what;   // "the API token"
+  std::string_view whose;  // "the company's API token"
+  bool single_word;        // blanks inside are wrong, not only line breaks
+};
+
+// The contents of the file `entry` names (relative to the company file's folder) without the
+// blanks around them, or nullopt after adding why not to `errors`. The contents are never part
+// of a message.
+std::optional<std::string> ReadValueFile(const ConfigFile& file, const ConfigEntry& entry,
+                                         const ValueFileKind& kind, ConfigErrors& errors) {
+  const std::string where = file.Locate(entry) + ": " + entry.key;
+  if (entry.value.empty()) {
+    errors.Add(where + " is empty; set it to the path of a file holding " + std::string(kind.what));
+    return std::nullopt;
+  }
+  std::string path = ResolveAgainst(file.path(), entry.value);
+  Result<std::string> contents = ReadTextFile(path);
+  if (!contents.ok()) {
+    errors.AddStatus(Status::IoError(where + ": " + contents.status().message() + "; put " +
+                                     std::string(kind.whose) + " in that file, or fix the path"));
+    return std::nullopt;
+  }
+  std::string_view value = TrimBlanks(*contents);
+  if (value.empty()) {
+    errors.Add(where + " " + path + " is empty; put " + std::string(kind.whose) + " in it");
+    return std::nullopt;
+  }
+  // Trailing newlines are what editors add; anything blank inside is not a single value and
+  // would only surface later as 401 answers.
+  if (value.find_first_of(kind.single_word ? " \t\r\n" : "\r\n") != std::string_view::npos) {
+    errors.Add(where + " " + path + " holds more than one " + (kind.single_word ? "word" : "line") +
+               "; it must hold only " + std::string(kind.what));
+    return std::nullopt;
+  }
+  return std::string(value);
+}
+
 void ReadToken(const ConfigFile& file, CompanyConfig& company, ConfigErrors& errors) {
   const ConfigEntry* token = file.Find("token");
   const ConfigEntry* token_file = file.Find("token_file");
@@ -235,33 +333,10 @@ void ReadToken(const ConfigFile& file, CompanyConfig& company, ConfigErrors& err
     company.token = token->value;
     return;
   }
-  if (token_file->value.empty()) {
-    errors.Add(file.Locate(*token_file) +
-               ": token_file is empty; set it to the path of a file holding the API token");
-    return;
+  constexpr ValueFileKind kToken = {"the API token", "the company's API token", true};
+  if (std::optional<std::string> value = ReadValueFile(file, *token_file, kToken, errors)) {
+    company.token = std::move(*value);
   }
-  std::string path = ResolveAgainst(file.path(), token_file->value);
-  Result<std::string> contents = ReadTextFile(path);
-  if (!contents.ok()) {
-    errors.AddStatus(
-        Status::IoError(file.Locate(*token_file) + ": token_file: " + contents.status().message() +
-                        "; put the company's API token in that file, or fix the path"));
-    return;
-  }
-  std::string_view value = TrimBlanks(*contents);
-  if (value.empty()) {
-    errors.Add(file.Locate(*token_file) + ": token_file " + path +
-               " is empty; put the company's API token in it");
-    return;
-  }
-  // Trailing newlines are what editors add; anything blank inside is not a single token and
-  // would only surface later as 401 answers from the API.
-  if (value.find_first_of(" \t\r\n") != std::string_view::npos) {
-    errors.Add(file.Locate(*token_file) + ": token_file " + path +
-               " holds more than one word; it must hold only the API token");
-    return;
-  }
-  company.token = std::string(value);
 }
 
 void ReadApiLocation(const ConfigFile& file, CompanyConfig& company, ConfigErrors& errors) {
@@ -343,12 +418,296 @@ void ReadEvents(const ConfigFile& file, CompanyConfig& company, ConfigErrors& er
   }
 }
 
+bool HasControlCharacter(std::string_view text, bool tab_allowed) {
+  return std::any_of(text.begin(), text.end(), [tab_allowed](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return (byte < ' ' && !(tab_allowed && c == '\t')) || byte == 0x7f;
+  });
+}
+
+std::string ToLower(std::string_view text) {
+  std::string lower(text);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return lower;
+}
+
+// The key without its section: "secret" for "webhook.secret".
+std::string_view ShortKey(std::string_view key) {
+  size_t dot = key.find('.');
+  return dot == std::string_view::npos ? key : key.substr(dot + 1);
+}
+
+// Which header carries the ERP's credentials, and the setting that put them there.
+struct AuthorizationInUse {
+  std::string header;  // empty when no authorization is configured
+  const ConfigEntry* entry = nullptr;
+};
+
+// Why a `header` line may not name `lower` (a header name in lowercase), or nullopt when it may.
+std::optional<std::string> ReservedHeaderReason(std::string_view lower) {
+  if (lower == "content-type") return "gatilho sets it (every delivery is application/json)";
+  if (lower == "content-length" || lower == "transfer-encoding") {
+    return "gatilho sets it from the body";
+  }
+  if (lower == "host") return "gatilho sets it from webhook.url";
+  if (lower == "connection" || lower == "expect") return "gatilho's HTTP client manages it";
+  if (lower == "webhook-id" || lower == "webhook-timestamp" || lower == "webhook-signature") {
+    return "gatilho sets it on every delivery (Standard Webhooks: event id, time, signatures)";
+  }
+  if (lower.starts_with("x-gatilho-")) {
+    return "gatilho keeps the x-gatilho- prefix for its own headers (event, company, document, "
+           "cycle)";
+  }
+  return std::nullopt;
+}
+
+// `value` is "user:password" with a user that is not empty; the reason otherwise (which never
+// quotes the value).
+std::optional<std::string> BasicAuthProblem(std::string_view value) {
+  size_t colon = value.find(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return "must be user:password (a user that is not empty, then ':', then the password)";
+  }
+  if (HasControlCharacter(value, /*tab_allowed=*/false)) {
+    return "holds a control character (not shown); remove it";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> BearerTokenProblem(std::string_view value) {
+  if (value.find_first_of(" \t") != std::string_view::npos) {
+    return "holds a blank; set only the token, without 'Bearer ' (gatilho adds it)";
+  }
+  if (HasControlCharacter(value, /*tab_allowed=*/false)) {
+    return "holds a control character (not shown); remove it";
+  }
+  return std::nullopt;
+}
+
+// Reads one way of authenticating that may be written inline (`key`) or as a file
+// (`key`_file), checking the value with `problem`. Returns the entry that set it, or nullptr.
+const ConfigEntry* ReadCredential(const ConfigFile& file, const std::string& key,
+                                  const ValueFileKind& kind,
+                                  std::optional<std::string> (*problem)(std::string_view),
+                                  std::string& out, ConfigErrors& errors) {
+  const ConfigEntry* inline_entry = file.Find(key);
+  const ConfigEntry* file_entry = file.Find(key + "_file");
+  if (inline_entry != nullptr && file_entry != nullptr) {
+    errors.Add(file.Locate(*file_entry) + ": " + file_entry->key + " and " + inline_entry->key +
+               " are both set (" + std::string(ShortKey(inline_entry->key)) + " at line " +
+               std::to_string(inline_entry->line) + "); keep only one");
+    return file_entry;
+  }
+  if (inline_entry != nullptr) {
+    if (inline_entry->value.empty()) {
+      errors.Add(file.Locate(*inline_entry) + ": " + inline_entry->key + " is empty; set it to " +
+                 std::string(kind.what) + ", or remove the line");
+    } else if (std::optional<std::string> why = problem(inline_entry->value)) {
+      errors.Add(file.Locate(*inline_entry) + ": " + inline_entry->key + " " + *why);
+    } else {
+      out = inline_entry->value;
+    }
+    return inline_entry;
+  }
+  if (file_entry != nullptr) {
+    if (std::optional<std::string> value = ReadValueFile(file, *file_entry, kind, errors)) {
+      if (std::optional<std::string> why = problem(*value)) {
+        errors.Add(file.Locate(*file_entry) + ": " + file_entry->key + " " +
+                   ResolveAgainst(file.path(), file_entry->value) + ": its contents " + *why);
+      } else {
+        out = std::move(*value);
+      }
+    }
+  }
+  return file_entry;
+}
+
+AuthorizationInUse ReadWebhookAuthorization(const ConfigFile& file, WebhookConfig& webhook,
+                                            ConfigErrors& errors) {
+  AuthorizationInUse in_use;
+  const ConfigEntry* authorization = file.Find("webhook.authorization");
+  const ConfigEntry* header = file.Find("webhook.authorization_header");
+  if (authorization != nullptr) {
+    if (authorization->value.empty()) {
+      errors.Add(file.Locate(*authorization) +
+                 ": webhook.authorization is empty; set the header value the ERP expects, or "
+                 "remove the line");
+    }
+    webhook.authorization = authorization->value;
+    in_use = {webhook.authorization_header, authorization};
+  }
+  if (header != nullptr) {
+    if (authorization == nullptr) {
+      errors.Add(file.Locate(*header) +
+                 ": webhook.authorization_header is set but webhook.authorization is not; add "
+                 "authorization = <the value the ERP expects>, or remove the line");
+    } else if (!IsHeaderName(header->value)) {
+      errors.Add(file.Locate(*header) +
+                 ": webhook.authorization_header must be an HTTP header name (letters, digits "
+                 "and -), e.g. X-Api-Key; found '" +
+                 header->value + "'");
+    } else {
+      webhook.authorization_header = header->value;
+      in_use.header = header->value;
+    }
+  }
+
+  constexpr ValueFileKind kBasic = {"user:password", "the ERP's user:password", false};
+  constexpr ValueFileKind kBearer = {"the bearer token", "the ERP's bearer token", true};
+  const ConfigEntry* basic = ReadCredential(file, "webhook.basic_auth", kBasic, &BasicAuthProblem,
+                                            webhook.basic_auth, errors);
+  const ConfigEntry* bearer = ReadCredential(file, "webhook.bearer_token", kBearer,
+                                             &BearerTokenProblem, webhook.bearer_token, errors);
+  if (in_use.entry == nullptr && (basic != nullptr || bearer != nullptr)) {
+    in_use = {"Authorization", basic != nullptr ? basic : bearer};
+  }
+
+  std::vector<const ConfigEntry*> schemes;
+  for (const ConfigEntry* entry : {authorization, basic, bearer}) {
+    if (entry != nullptr) schemes.push_back(entry);
+  }
+  if (schemes.size() > 1) {
+    std::sort(schemes.begin(), schemes.end(),
+              [](const ConfigEntry* a, const ConfigEntry* b) { return a->line < b->line; });
+    std::string names;
+    std::string lines;
+    for (size_t i = 0; i < schemes.size(); ++i) {
+      const char* separator = i == 0 ? "" : i + 1 == schemes.size() ? " and " : ", ";
+      names += separator + schemes[i]->key;
+      lines += separator + std::to_string(schemes[i]->line);
+    }
+    errors.Add(file.Locate(*schemes[1]) + ": " + names + " are " +
+               (schemes.size() == 2 ? "both" : "all") + " set (lines " + lines +
+               "); the ERP gets one kind of authorization: keep only one of authorization, "
+               "basic_auth and bearer_token");
+  }
+  return in_use;
+}
+
+void ReadWebhookHeaders(const ConfigFile& file, const AuthorizationInUse& authorization,
+                        WebhookConfig& webhook, ConfigErrors& errors) {
+  std::map<std::string, int> first_line_of;  // by lowercase name
+  for (const ConfigEntry* entry : file.FindAll("webhook.header")) {
+    // The value may be a credential (X-Api-Key: ...), so only the name is ever quoted.
+    const std::string where = file.Locate(*entry) + ": webhook.header";
+    size_t colon = entry->value.find(':');
+    std::string_view name = TrimBlanks(std::string_view(entry->value).substr(0, colon));
+    if (colon == std::string::npos || !IsHeaderName(name)) {
+      errors.Add(where +
+                 " must be 'Name: value' with an HTTP header name (letters, digits and -), e.g. "
+                 "header = X-Tenant: acme (the line's text is not shown)");
+      continue;
+    }
+    std::string_view value = TrimBlanks(std::string_view(entry->value).substr(colon + 1));
+    std::string lower = ToLower(name);
+    std::string quoted = " " + std::string(name);
+    if (std::optional<std::string> reason = ReservedHeaderReason(lower)) {
+      errors.Add(where + quoted + " cannot be set: " + *reason + "; remove the line");
+      continue;
+    }
+    if (!authorization.header.empty() && lower == ToLower(authorization.header)) {
+      errors.Add(where + quoted + " cannot be set: it carries the authorization from " +
+                 authorization.entry->key + " (line " + std::to_string(authorization.entry->line) +
+                 "); keep only one of them");
+      continue;
+    }
+    auto [first, inserted] = first_line_of.emplace(lower, entry->line);
+    if (!inserted) {
+      errors.Add(where + quoted + " is set more than once (first at line " +
+                 std::to_string(first->second) + "); keep one line per header");
+      continue;
+    }
+    if (value.empty()) {
+      errors.Add(where + quoted + " has no value; write header = " + std::string(name) +
+                 ": <value>, or remove the line");
+      continue;
+    }
+    if (HasControlCharacter(value, /*tab_allowed=*/true)) {
+      errors.Add(where + quoted +
+                 " has a control character in its value (the value is not shown); remove it");
+      continue;
+    }
+    webhook.headers.emplace_back(std::string(name), std::string(value));
+  }
+}
+
+// Opening is the test: it fails for a missing file and for one gatilho may not read.
+Status CheckReadable(const std::string& path) {
+  FILE* opened = std::fopen(path.c_str(), "rb");
+  if (opened == nullptr)
+    return Status::IoError("cannot open " + path + ": " + std::strerror(errno));
+  std::fclose(opened);
+  return Status::Ok();
+}
+
+// Reads a key naming a file that must exist and be readable now (a certificate, a key): its
+// absolute path goes to `out`. Returns the entry, or nullptr when the key is not set.
+const ConfigEntry* ReadReadableFile(const ConfigFile& file, std::string_view key,
+                                    std::string_view what, std::string& out, ConfigErrors& errors) {
+  const ConfigEntry* entry = file.Find(key);
+  if (entry == nullptr) return nullptr;
+  const std::string where = file.Locate(*entry) + ": " + entry->key;
+  if (entry->value.empty()) {
+    errors.Add(where + " is empty; set it to the path of " + std::string(what) +
+               ", or remove the line");
+    return entry;
+  }
+  std::string path = ResolveAgainst(file.path(), entry->value);
+  std::error_code error;
+  if (fs::is_directory(path, error)) {
+    errors.Add(where + " " + path + " is a folder; set it to the path of " + std::string(what));
+    return entry;
+  }
+  Status readable = CheckReadable(path);
+  if (!readable.ok()) {
+    errors.AddStatus(Status::IoError(where + ": " + readable.message() + "; put " +
+                                     std::string(what) +
+                                     " there (readable by the user gatilho runs as), or fix "
+                                     "the path"));
+    return entry;
+  }
+  out = std::move(path);
+  return entry;
+}
+
+void ReadWebhookTls(const ConfigFile& file, const ConfigEntry* url, WebhookConfig& webhook,
+                    ConfigErrors& errors) {
+  const ConfigEntry* cert = ReadReadableFile(
+      file, "webhook.client_cert", "the client certificate (PEM)", webhook.client_cert, errors);
+  const ConfigEntry* key =
+      ReadReadableFile(file, "webhook.client_key", "the client certificate's private key (PEM)",
+                       webhook.client_key, errors);
+  const ConfigEntry* ca = ReadReadableFile(
+      file, "webhook.ca_bundle", "the CA certificates (PEM) that sign the ERP's certificate",
+      webhook.ca_bundle, errors);
+  if (cert != nullptr && key == nullptr) {
+    errors.Add(file.Locate(*cert) +
+               ": webhook.client_cert is set but webhook.client_key is not; mutual TLS needs "
+               "both: add client_key = <the certificate's private key>, or remove the line");
+  } else if (key != nullptr && cert == nullptr) {
+    errors.Add(file.Locate(*key) +
+               ": webhook.client_key is set but webhook.client_cert is not; mutual TLS needs "
+               "both: add client_cert = <the client certificate>, or remove the line");
+  }
+  if (url != nullptr && url->value.starts_with("http://")) {
+    for (const ConfigEntry* entry : {cert, key, ca}) {
+      if (entry == nullptr) continue;
+      errors.Add(file.Locate(*entry) + ": " + entry->key +
+                 " only applies to https:// and webhook.url is http:// (line " +
+                 std::to_string(url->line) + "); use an https:// URL, or remove the line");
+    }
+  }
+}
+
 void ReadWebhook(const ConfigFile& file, WebhookConfig& webhook, ConfigErrors& errors) {
   const ConfigEntry* url = file.Find("webhook.url");
   if (url == nullptr) {
     errors.Add(file.path() +
                ": webhook.url is missing; add a [webhook] section with url = <the ERP's URL "
-               "that receives the events>");
+               "that receives the events>, or a [file] section with dir = <the folder to write "
+               "them to>");
   } else if (!IsHttpUrl(url->value)) {
     // Not quoted back: a webhook URL may carry credentials.
     errors.Add(file.Locate(*url) +
@@ -367,28 +726,109 @@ void ReadWebhook(const ConfigFile& file, WebhookConfig& webhook, ConfigErrors& e
     }
   }
 
-  const ConfigEntry* authorization = file.Find("webhook.authorization");
-  const ConfigEntry* header = file.Find("webhook.authorization_header");
-  if (authorization != nullptr) {
-    if (authorization->value.empty()) {
-      errors.Add(file.Locate(*authorization) +
-                 ": webhook.authorization is empty; set the header value the ERP expects, or "
-                 "remove the line");
-    }
-    webhook.authorization = authorization->value;
-  }
-  if (header != nullptr) {
-    if (authorization == nullptr) {
-      errors.Add(file.Locate(*header) +
-                 ": webhook.authorization_header is set but webhook.authorization is not; add "
-                 "authorization = <the value the ERP expects>, or remove the line");
-    } else if (!IsHeaderName(header->value)) {
-      errors.Add(file.Locate(*header) +
-                 ": webhook.authorization_header must be an HTTP header name (letters, digits "
-                 "and -), e.g. X-Api-Key; found '" +
-                 header->value + "'");
+  AuthorizationInUse authorization = ReadWebhookAuthorization(file, webhook, errors);
+  ReadWebhookHeaders(file, authorization, webhook, errors);
+  ReadWebhookTls(file, url, webhook, errors);
+
+  if (const ConfigEntry* entry = file.Find("webhook.payload")) {
+    if (entry->value == "raw") {
+      webhook.payload = PayloadFormat::kRaw;
+    } else if (entry->value == "envelope") {
+      webhook.payload = PayloadFormat::kEnvelope;
     } else {
-      webhook.authorization_header = header->value;
+      errors.Add(file.Locate(*entry) +
+                 ": webhook.payload must be raw (the API's JSON as it is) or envelope (that JSON "
+                 "wrapped with the event's details); found '" +
+                 entry->value + "'");
+    }
+  }
+  if (const ConfigEntry* entry = file.Find("webhook.catch_up")) {
+    if (entry->value == "all" || entry->value == "latest") {
+      webhook.catch_up_latest = entry->value == "latest";
+    } else {
+      errors.Add(file.Locate(*entry) +
+                 ": webhook.catch_up must be all (after an outage, deliver every event) or "
+                 "latest (only the latest pending event of each document); found '" +
+                 entry->value + "'");
+    }
+  }
+  if (const ConfigEntry* entry = file.Find("webhook.proxy")) {
+    // Not quoted back: a proxy URL may carry credentials.
+    if (IsUrlWithScheme(entry->value, {"http://", "https://", "socks5://", "socks5h://"})) {
+      webhook.proxy = entry->value;
+    } else {
+      errors.Add(file.Locate(*entry) +
+                 ": webhook.proxy must be an http://, https://, socks5:// or socks5h:// URL, "
+                 "e.g. http://proxy.example.com:3128; or remove the line");
+    }
+  }
+  ReadWholeNumber(file, "webhook.max_in_flight", 1, 256,
+                  "deliveries in flight at once to this endpoint", webhook.max_in_flight, errors);
+  if (const ConfigEntry* entry = file.Find("webhook.rate_per_second")) {
+    std::optional<double> rate = ParseNumber<double>(entry->value);
+    if (rate && *rate >= 0 && *rate <= 10000) {
+      webhook.rate_per_second = *rate;
+    } else {
+      errors.Add(file.Locate(*entry) +
+                 ": webhook.rate_per_second must be a number from 0 to 10000 (deliveries per "
+                 "second at most to this endpoint; 0 means no cap), e.g. 2.5; found '" +
+                 entry->value + "'");
+    }
+  }
+}
+
+void ReadFileSink(const ConfigFile& file, const ConfigEntry& dir, FileSinkConfig& sink,
+                  ConfigErrors& errors) {
+  constexpr std::string_view kPurpose = "the folder the company's events are written to";
+  if (dir.value.empty()) {
+    errors.Add(file.Locate(dir) + ": file.dir is empty; set it to " + std::string(kPurpose) +
+               ", e.g. /var/spool/gatilho/acme");
+  } else {
+    std::string path = ResolveAgainst(file.path(), dir.value);
+    std::error_code error;
+    if (fs::exists(path, error) && !fs::is_directory(path, error)) {
+      errors.Add(file.Locate(dir) + ": file.dir " + path +
+                 " exists and is not a folder; set it to " + std::string(kPurpose) +
+                 " (it need not exist yet)");
+    } else {
+      sink.dir = std::move(path);
+    }
+  }
+  ReadWholeNumber(file, "file.retention_days", 1, 3650, "days the written events are kept",
+                  sink.retention_days, errors);
+}
+
+// A company delivers to exactly one sink: the ERP's webhook or a folder.
+void ReadSink(const ConfigFile& file, CompanyConfig& company, ConfigErrors& errors) {
+  const ConfigEntry* url = file.Find("webhook.url");
+  const ConfigEntry* dir = file.Find("file.dir");
+  if (dir == nullptr) {
+    company.sink = SinkKind::kWebhook;
+    ReadWebhook(file, company.webhook, errors);
+    const ConfigEntry* retention = file.Find("file.retention_days");
+    if (url != nullptr && retention != nullptr) {
+      errors.Add(file.Locate(*retention) +
+                 ": file.retention_days is set but file.dir is not; this company delivers to "
+                 "webhook.url, so remove the line");
+    }
+    return;
+  }
+  company.sink = SinkKind::kFile;
+  ReadFileSink(file, *dir, company.file, errors);
+  if (url != nullptr) {
+    errors.Add(file.Locate(*dir) + ": file.dir and webhook.url are both set (webhook.url at line " +
+               std::to_string(url->line) +
+               "); a company delivers to one sink: keep the [file] section or the [webhook] one");
+    ReadWebhook(file, company.webhook, errors);
+    return;
+  }
+  for (const ConfigKey& key : kCompanyKeys) {
+    if (!key.name.starts_with("webhook.")) continue;
+    for (const ConfigEntry* entry : file.FindAll(key.name)) {
+      errors.Add(file.Locate(*entry) + ": " + entry->key +
+                 " is a webhook option, but this company writes its events to a folder "
+                 "(file.dir at line " +
+                 std::to_string(dir->line) + "); remove the line");
     }
   }
 }
@@ -424,7 +864,7 @@ CompanyConfig ReadCompany(const std::string& path, ConfigErrors& errors) {
   ReadApiLocation(*file, company, errors);
   ReadTypes(*file, company, errors);
   ReadEvents(*file, company, errors);
-  ReadWebhook(*file, company.webhook, errors);
+  ReadSink(*file, company, errors);
   return company;
 }
 
@@ -504,6 +944,20 @@ Result<CompanyConfig> LoadCompanyConfig(const std::string& path) {
   Status status = errors.ToStatus();
   if (!status.ok()) return status;
   return company;
+}
+
+std::string UrlForDisplay(std::string_view url) {
+  std::string_view scheme;
+  if (size_t end = url.find("://"); end != std::string_view::npos) {
+    scheme = url.substr(0, end + 3);
+    url.remove_prefix(end + 3);
+  }
+  size_t query = url.find_first_of("?#");
+  bool hidden = query != std::string_view::npos;
+  url = url.substr(0, query);
+  std::string_view authority = url.substr(0, url.find('/'));
+  if (size_t at = authority.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
+  return std::string(scheme) + std::string(url) + (hidden ? "?..." : "");
 }
 
 }  // namespace gatilho

@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/document_type.h"
@@ -32,11 +33,39 @@ inline constexpr std::array<std::string_view, 11> kEventNames = {
     "tentativa_anterior", "timeout",          "nao_encontrado",
 };
 
+// What the body of a delivery is: the API's consult JSON byte for byte (what its own webhooks
+// send), or that JSON wrapped with the event's metadata.
+enum class PayloadFormat { kRaw, kEnvelope };
+
+// Where a company's events go: POSTed to the ERP ([webhook] url), or written as files into a
+// folder ([file] dir). A company has exactly one.
+enum class SinkKind { kWebhook, kFile };
+
 struct WebhookConfig {
   std::string url;                   // http:// or https://
   std::vector<std::string> secrets;  // "whsec_..." in file order; several during a rotation
   std::string authorization;         // empty when not set
   std::string authorization_header = "Authorization";
+  PayloadFormat payload = PayloadFormat::kRaw;
+  // `header = Name: value` lines in file order: static headers sent with every delivery. Never
+  // one gatilho sets itself nor the authorization header in use; names are unique, ignoring case.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // At most one of authorization, basic_auth and bearer_token is set (the others are empty).
+  std::string basic_auth;    // "user:password", from basic_auth or basic_auth_file
+  std::string bearer_token;  // the token alone, without "Bearer "; from bearer_token(_file)
+  // TLS client certificate and key (both or neither) and CA bundle: absolute paths of files
+  // that were readable at load time; empty when not set. Only with an https:// url.
+  std::string client_cert, client_key, ca_bundle;
+  std::string proxy;             // http://, https://, socks5:// or socks5h:// URL; empty: none
+  int max_in_flight = 8;         // 1..256 deliveries in flight at once to this endpoint
+  double rate_per_second = 0;    // 0..10000 deliveries per second at most; 0: no cap
+  bool catch_up_latest = false;  // catch_up = latest: after an outage, only the latest
+                                 // pending event of each document is delivered
+};
+
+struct FileSinkConfig {
+  std::string dir;          // absolute; need not exist at load time
+  int retention_days = 30;  // 1..3650
 };
 
 struct CompanyConfig {
@@ -47,7 +76,9 @@ struct CompanyConfig {
   std::string environment;       // "producao", "homologacao", or empty when only base_url is set
   std::set<DocType> types;       // all types when the file does not say
   std::set<std::string> events;  // all of kEventNames when the file does not say
-  WebhookConfig webhook;
+  SinkKind sink = SinkKind::kWebhook;
+  WebhookConfig webhook;    // meaningful when sink == kWebhook; defaults otherwise
+  FileSinkConfig file;      // meaningful when sink == kFile; defaults otherwise
   std::string source_file;  // the file it was read from
 };
 
@@ -61,6 +92,13 @@ struct GlobalConfig {
   int delivery_timeout_seconds = 15;  // 1..600
   int retry_horizon_hours = 72;       // 1..8760
   int poll_concurrency = 16;          // 1..1024
+  // Where operator events go (endpoint disabled, breaker open, token blocked, event
+  // dead-lettered): an http:// or https:// URL, or empty for none.
+  std::string operator_url;
+  std::string operator_secret;      // "whsec_..." signing them; empty: unsigned. Only with a URL
+  int breaker_alert_minutes = 15;   // 1..10080
+  int attempt_retention_days = 30;  // 1..3650: finished events and their attempts older than
+                                    // this are removed from the store
 };
 
 struct Config {
@@ -81,8 +119,12 @@ Result<Config> LoadConfig(const std::string& path);
 Result<GlobalConfig> LoadGlobalConfig(const std::string& path);
 
 // Reads and checks one company file; its id is the file name without ".conf" and must match
-// [a-z0-9][a-z0-9_-]{0,63}. A relative token_file is resolved against the file's folder.
-// Errors as for LoadConfig.
+// [a-z0-9][a-z0-9_-]{0,63}. Relative paths in it (token_file, the *_file keys, the TLS files,
+// [file] dir) are resolved against the file's folder. Errors as for LoadConfig.
 Result<CompanyConfig> LoadCompanyConfig(const std::string& path);
+
+// `url` fit to print: without the user:password@ part and with any query or fragment replaced
+// by "?...", since either may carry credentials. Meant for URLs this module accepted.
+std::string UrlForDisplay(std::string_view url);
 
 }  // namespace gatilho

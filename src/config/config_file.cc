@@ -125,6 +125,17 @@ std::string UnknownKeyMessage(std::string_view key, std::span<const ConfigKey> k
     }
   }
   if (closest != nullptr) return message + "did you mean '" + std::string(closest->name) + "'?";
+  // A right key under the wrong section: `dir` below [webhook] when it belongs in [file].
+  if (size_t key_dot = key.find('.'); key_dot != std::string_view::npos) {
+    std::string_view short_key = key.substr(key_dot + 1);
+    for (const ConfigKey& known : known_keys) {
+      size_t known_dot = known.name.find('.');
+      if (known_dot != std::string_view::npos && known.name.substr(known_dot + 1) == short_key) {
+        return message + "'" + std::string(short_key) + "' belongs in the [" +
+               std::string(known.name.substr(0, known_dot)) + "] section";
+      }
+    }
+  }
   return message + "known keys: " + KnownKeyList(known_keys);
 }
 

@@ -103,6 +103,18 @@ TEST(ConfigFile, MisspelledSectionSuggestsTheRightKey) {
               HasSubstr(":2: unknown key 'webhooks.url'; did you mean 'webhook.url'?"));
 }
 
+TEST(ConfigFile, KeyUnderTheWrongSectionNamesItsSection) {
+  testing::TempDir dir;
+  std::string path = dir.WriteFile("a.conf", "[delivery]\nurl = https://erp/hook\n");
+  ConfigErrors errors;
+
+  Result<ConfigFile> file = ConfigFile::Read(path, kKeys, errors);
+
+  ASSERT_TRUE(file.ok());
+  EXPECT_THAT(errors.ToStatus().message(),
+              HasSubstr(":2: unknown key 'delivery.url'; 'url' belongs in the [webhook] section"));
+}
+
 TEST(ConfigFile, SecretWrittenWithoutItsKeyIsNotEchoed) {
   testing::TempDir dir;
   std::string path =

@@ -49,6 +49,10 @@ TEST_F(ConfigTest, LoadsMinimalValidSetup) {
   EXPECT_EQ(config->global.delivery_timeout_seconds, 15);
   EXPECT_EQ(config->global.retry_horizon_hours, 72);
   EXPECT_EQ(config->global.poll_concurrency, 16);
+  EXPECT_EQ(config->global.operator_url, "");
+  EXPECT_EQ(config->global.operator_secret, "");
+  EXPECT_EQ(config->global.breaker_alert_minutes, 15);
+  EXPECT_EQ(config->global.attempt_retention_days, 30);
   ASSERT_EQ(config->companies.size(), 1u);
   const CompanyConfig* acme = config->Find("acme");
   ASSERT_NE(acme, nullptr);
@@ -62,6 +66,20 @@ TEST_F(ConfigTest, LoadsMinimalValidSetup) {
   EXPECT_EQ(acme->webhook.url, "https://erp.example.com/hook");
   EXPECT_TRUE(acme->webhook.secrets.empty());
   EXPECT_EQ(acme->webhook.authorization_header, "Authorization");
+  EXPECT_EQ(acme->sink, SinkKind::kWebhook);
+  EXPECT_EQ(acme->webhook.payload, PayloadFormat::kRaw);
+  EXPECT_TRUE(acme->webhook.headers.empty());
+  EXPECT_EQ(acme->webhook.basic_auth, "");
+  EXPECT_EQ(acme->webhook.bearer_token, "");
+  EXPECT_EQ(acme->webhook.client_cert, "");
+  EXPECT_EQ(acme->webhook.client_key, "");
+  EXPECT_EQ(acme->webhook.ca_bundle, "");
+  EXPECT_EQ(acme->webhook.proxy, "");
+  EXPECT_EQ(acme->webhook.max_in_flight, 8);
+  EXPECT_DOUBLE_EQ(acme->webhook.rate_per_second, 0);
+  EXPECT_FALSE(acme->webhook.catch_up_latest);
+  EXPECT_EQ(acme->file.dir, "");
+  EXPECT_EQ(acme->file.retention_days, 30);
   EXPECT_EQ(acme->source_file, dir_.Sub("companies/acme.conf"));
   EXPECT_EQ(config->Find("other"), nullptr);
 }
@@ -478,6 +496,742 @@ TEST_F(ConfigTest, KeyBelowTheWebhookSectionIsPointedOut) {
   EXPECT_THAT(company.status().message(),
               HasSubstr(":6: unknown key 'webhook.types'; 'types' must come before the "
                         "[webhook] section"));
+}
+
+// --- Global: operator events and retention ---------------------------------------------------
+
+TEST_F(ConfigTest, ReadsTheOperatorEndpointAndRetention) {
+  std::string path = WriteGlobal(std::string("operator_url = https://ops.example.com/hook\n") +
+                                 "operator_secret = " + kSecret +
+                                 "\nbreaker_alert_minutes = 60\nattempt_retention_days = 365\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->operator_url, "https://ops.example.com/hook");
+  EXPECT_EQ(global->operator_secret, kSecret);
+  EXPECT_EQ(global->breaker_alert_minutes, 60);
+  EXPECT_EQ(global->attempt_retention_days, 365);
+}
+
+TEST_F(ConfigTest, OperatorUrlWithoutSecretIsUnsigned) {
+  std::string path = WriteGlobal("operator_url = http://127.0.0.1:9000/ops\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->operator_url, "http://127.0.0.1:9000/ops");
+  EXPECT_EQ(global->operator_secret, "");
+}
+
+TEST_F(ConfigTest, OperatorUrlMustBeHttpAndIsNotEchoed) {
+  std::string path = WriteGlobal("operator_url = ftp://ops:hunter2@ops.example.com\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  EXPECT_THAT(global.status().message(),
+              HasSubstr(path + ":3: operator_url must be an http:// or https:// URL"));
+  EXPECT_THAT(global.status().message(), Not(HasSubstr("hunter2")));
+}
+
+TEST_F(ConfigTest, BadOperatorSecretIsRejectedWithoutEchoingIt) {
+  std::string path = WriteGlobal(
+      "operator_url = https://ops.example.com/\n"
+      "operator_secret = c3VwZXJzZWNyZXRrZXlzdXBlcnNlY3JldGtleTEy\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  std::string message = global.status().message();
+  EXPECT_THAT(message, HasSubstr(path + ":4: operator_secret must start with 'whsec_'"));
+  EXPECT_THAT(message, Not(HasSubstr("c3VwZXJzZWNyZXRrZXlzdXBlcnNlY3JldGtleTEy")));
+}
+
+TEST_F(ConfigTest, OperatorSecretWithoutOperatorUrlIsAnError) {
+  std::string path = WriteGlobal(std::string("operator_secret = ") + kSecret + "\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  std::string message = global.status().message();
+  EXPECT_THAT(message,
+              HasSubstr(path + ":3: operator_secret is set but operator_url is not; it only "
+                               "signs what is sent there: add operator_url"));
+  EXPECT_THAT(message, Not(HasSubstr(std::string(kSecret).substr(6))));
+}
+
+TEST_F(ConfigTest, OutOfRangeAlertAndRetentionAreRejected) {
+  std::string path = WriteGlobal("breaker_alert_minutes = 0\nattempt_retention_days = 3651\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  std::string message = global.status().message();
+  EXPECT_THAT(message,
+              HasSubstr(":3: breaker_alert_minutes must be a whole number from 1 to 10080"));
+  EXPECT_THAT(message,
+              HasSubstr(":4: attempt_retention_days must be a whole number from 1 to 3650"));
+}
+
+TEST_F(ConfigTest, AlertAndRetentionBoundsAreAccepted) {
+  std::string path = WriteGlobal("breaker_alert_minutes = 10080\nattempt_retention_days = 1\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->breaker_alert_minutes, 10080);
+  EXPECT_EQ(global->attempt_retention_days, 1);
+}
+
+// --- [webhook]: delivery options ------------------------------------------------------------
+
+TEST_F(ConfigTest, ReadsEveryDeliveryOption) {
+  std::string path = WriteCompany("acme", ValidCompany() +
+                                              "payload = envelope\n"
+                                              "header = X-Tenant: acme\n"
+                                              "header =   x-erp-route :  fiscal/in  \n"
+                                              "bearer_token = erp-bearer-1\n"
+                                              "proxy = socks5h://proxy.internal:1080\n"
+                                              "max_in_flight = 32\n"
+                                              "rate_per_second = 2.5\n"
+                                              "catch_up = latest\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  const WebhookConfig& webhook = company->webhook;
+  EXPECT_EQ(webhook.payload, PayloadFormat::kEnvelope);
+  EXPECT_THAT(
+      webhook.headers,
+      ::testing::ElementsAre(std::pair<std::string, std::string>("X-Tenant", "acme"),
+                             std::pair<std::string, std::string>("x-erp-route", "fiscal/in")));
+  EXPECT_EQ(webhook.bearer_token, "erp-bearer-1");
+  EXPECT_EQ(webhook.proxy, "socks5h://proxy.internal:1080");
+  EXPECT_EQ(webhook.max_in_flight, 32);
+  EXPECT_DOUBLE_EQ(webhook.rate_per_second, 2.5);
+  EXPECT_TRUE(webhook.catch_up_latest);
+}
+
+TEST_F(ConfigTest, ExplicitDefaultsAreAccepted) {
+  std::string path = WriteCompany("acme", ValidCompany() +
+                                              "payload = raw\ncatch_up = all\nrate_per_second = 0\n"
+                                              "max_in_flight = 1\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->webhook.payload, PayloadFormat::kRaw);
+  EXPECT_FALSE(company->webhook.catch_up_latest);
+  EXPECT_DOUBLE_EQ(company->webhook.rate_per_second, 0);
+  EXPECT_EQ(company->webhook.max_in_flight, 1);
+}
+
+TEST_F(ConfigTest, PayloadMustBeRawOrEnvelope) {
+  std::string path = WriteCompany("acme", ValidCompany() + "payload = json\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: webhook.payload must be raw (the API's JSON as it is) or "
+                               "envelope"));
+  EXPECT_THAT(company.status().message(), HasSubstr("found 'json'"));
+}
+
+TEST_F(ConfigTest, CatchUpMustBeAllOrLatest) {
+  std::string path = WriteCompany("acme", ValidCompany() + "catch_up = newest\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: webhook.catch_up must be all (after an outage, deliver "
+                               "every event) or latest"));
+  EXPECT_THAT(company.status().message(), HasSubstr("found 'newest'"));
+}
+
+TEST_F(ConfigTest, MaxInFlightMustBeFrom1To256) {
+  for (const char* value : {"0", "257", "many", "2.5"}) {
+    std::string path = WriteCompany("acme", ValidCompany() + "max_in_flight = " + value + "\n");
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << value;
+    EXPECT_THAT(company.status().message(),
+                HasSubstr(path + ":6: webhook.max_in_flight must be a whole number from 1 to 256"))
+        << value;
+  }
+  std::string path = WriteCompany("acme", ValidCompany() + "max_in_flight = 256\n");
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->webhook.max_in_flight, 256);
+}
+
+TEST_F(ConfigTest, RatePerSecondMustBeFrom0To10000) {
+  for (const char* value : {"-1", "10000.5", "fast", "nan", "inf", ""}) {
+    std::string path = WriteCompany("acme", ValidCompany() + "rate_per_second = " + value + "\n");
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << value;
+    EXPECT_THAT(company.status().message(),
+                HasSubstr(path + ":6: webhook.rate_per_second must be a number from 0 to 10000"))
+        << value;
+  }
+  std::string path = WriteCompany("acme", ValidCompany() + "rate_per_second = 10000\n");
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_DOUBLE_EQ(company->webhook.rate_per_second, 10000);
+}
+
+TEST_F(ConfigTest, ProxyAcceptsHttpHttpsAndSocks) {
+  for (const char* proxy : {"http://proxy:3128", "https://proxy:443", "socks5://127.0.0.1:1080",
+                            "socks5h://user:pw@proxy:1080"}) {
+    std::string path = WriteCompany("acme", ValidCompany() + "proxy = " + proxy + "\n");
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_TRUE(company.ok()) << proxy << ": " << company.status().ToString();
+    EXPECT_EQ(company->webhook.proxy, proxy);
+  }
+}
+
+TEST_F(ConfigTest, ProxyWithAnotherSchemeIsRejectedWithoutEchoingIt) {
+  for (const char* proxy : {"ftp://user:hunter2@proxy", "proxy.internal:3128", "socks4://h:1"}) {
+    std::string path = WriteCompany("acme", ValidCompany() + "proxy = " + proxy + "\n");
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << proxy;
+    EXPECT_THAT(company.status().message(),
+                HasSubstr(path + ":6: webhook.proxy must be an http://, https://, socks5:// or "
+                                 "socks5h:// URL"));
+    EXPECT_THAT(company.status().message(), Not(HasSubstr(proxy)));
+  }
+}
+
+// --- [webhook]: custom headers --------------------------------------------------------------
+
+TEST_F(ConfigTest, HeadersGatilhoSetsItselfAreRefusedSayingWhy) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"Content-Type", "application/json"},
+      {"content-length", "from the body"},
+      {"Host", "from webhook.url"},
+      {"Webhook-Id", "Standard Webhooks"},
+      {"webhook-timestamp", "Standard Webhooks"},
+      {"WEBHOOK-SIGNATURE", "Standard Webhooks"},
+      {"X-Gatilho-Event", "x-gatilho- prefix"},
+      {"x-gatilho-whatever", "x-gatilho- prefix"},
+      {"Transfer-Encoding", "from the body"},
+  };
+  for (const auto& [name, why] : cases) {
+    std::string path =
+        WriteCompany("acme", ValidCompany() + "header = " + name + ": value-that-is-secret-42\n");
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << name;
+    std::string message = company.status().message();
+    EXPECT_THAT(message, HasSubstr(path + ":6: webhook.header " + name + " cannot be set: gatilho"))
+        << name;
+    EXPECT_THAT(message, HasSubstr(why)) << name;
+    EXPECT_THAT(message, HasSubstr("; remove the line")) << name;
+    EXPECT_THAT(message, Not(HasSubstr("value-that-is-secret-42"))) << name;
+  }
+}
+
+TEST_F(ConfigTest, HeaderCarryingTheAuthorizationInUseIsRefused) {
+  std::string path = WriteCompany("acme", ValidCompany() +
+                                              "authorization = erp-key-9\n"
+                                              "authorization_header = X-Api-Key\n"
+                                              "header = x-api-key: other-key-7\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  std::string message = company.status().message();
+  EXPECT_THAT(message, HasSubstr(path + ":8: webhook.header x-api-key cannot be set: it carries "
+                                        "the authorization from webhook.authorization (line 6)"));
+  EXPECT_THAT(message, Not(HasSubstr("erp-key-9")));
+  EXPECT_THAT(message, Not(HasSubstr("other-key-7")));
+}
+
+TEST_F(ConfigTest, AuthorizationHeaderIsRefusedWithBearerOrBasicAuth) {
+  for (const char* auth : {"bearer_token = tok-1\n", "basic_auth = erp:pw-1\n"}) {
+    std::string path =
+        WriteCompany("acme", ValidCompany() + auth + "header = Authorization: Bearer zzz-9\n");
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << auth;
+    std::string message = company.status().message();
+    EXPECT_THAT(message, HasSubstr(":7: webhook.header Authorization cannot be set: it carries "
+                                   "the authorization from webhook."))
+        << auth;
+    EXPECT_THAT(message, Not(HasSubstr("zzz-9")));
+    EXPECT_THAT(message, Not(HasSubstr("pw-1")));
+  }
+}
+
+TEST_F(ConfigTest, AuthorizationHeaderIsAnOrdinaryHeaderWhenNoAuthorizationIsSet) {
+  std::string path = WriteCompany("acme", ValidCompany() + "header = Authorization: Token abc\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_THAT(company->webhook.headers, ::testing::ElementsAre(std::pair<std::string, std::string>(
+                                            "Authorization", "Token abc")));
+}
+
+TEST_F(ConfigTest, MalformedHeadersAreRejectedWithoutEchoingTheValue) {
+  std::string path = WriteCompany("acme", ValidCompany() +
+                                              "header = X-Tenant acme-secret-1\n"
+                                              "header = X Tenant: acme-secret-2\n"
+                                              "header = : acme-secret-3\n"
+                                              "header = X-Empty:\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  std::string message = company.status().message();
+  EXPECT_THAT(message, HasSubstr(path + ":6: webhook.header must be 'Name: value'"));
+  EXPECT_THAT(message, HasSubstr(path + ":7: webhook.header must be 'Name: value'"));
+  EXPECT_THAT(message, HasSubstr(path + ":8: webhook.header must be 'Name: value'"));
+  EXPECT_THAT(message, HasSubstr(path + ":9: webhook.header X-Empty has no value"));
+  EXPECT_THAT(message, Not(HasSubstr("acme-secret")));
+}
+
+TEST_F(ConfigTest, HeaderNamesMustBeUniqueIgnoringCase) {
+  std::string path =
+      WriteCompany("acme", ValidCompany() + "header = X-Tenant: a\nheader = x-tenant: b-secret\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":7: webhook.header x-tenant is set more than once (first at "
+                               "line 6); keep one line per header"));
+  EXPECT_THAT(company.status().message(), Not(HasSubstr("b-secret")));
+}
+
+// --- [webhook]: authenticating to the ERP ---------------------------------------------------
+
+TEST_F(ConfigTest, BasicAuthIsRead) {
+  std::string path = WriteCompany("acme", ValidCompany() + "basic_auth = erp-user:p4ss:word\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->webhook.basic_auth, "erp-user:p4ss:word");
+  EXPECT_EQ(company->webhook.bearer_token, "");
+  EXPECT_EQ(company->webhook.authorization, "");
+}
+
+TEST_F(ConfigTest, BasicAuthMustBeUserColonPasswordAndIsNotEchoed) {
+  for (const char* value : {"only-a-password-77", ":password-77"}) {
+    std::string path = WriteCompany("acme", ValidCompany() + "basic_auth = " + value + "\n");
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << value;
+    EXPECT_THAT(company.status().message(),
+                HasSubstr(path + ":6: webhook.basic_auth must be user:password"));
+    EXPECT_THAT(company.status().message(), Not(HasSubstr("password-77")));
+  }
+  std::string path = WriteCompany("acme", ValidCompany() + "basic_auth =\n");
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: webhook.basic_auth is empty; set it to user:password"));
+}
+
+TEST_F(ConfigTest, BearerTokenIsRead) {
+  std::string path = WriteCompany("acme", ValidCompany() + "bearer_token = eyJhbGciOi.abc_-~+/=\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->webhook.bearer_token, "eyJhbGciOi.abc_-~+/=");
+}
+
+TEST_F(ConfigTest, BearerTokenWithTheSchemeWrittenIsRejectedWithoutEchoingIt) {
+  std::string path = WriteCompany("acme", ValidCompany() + "bearer_token = Bearer tok-secret-5\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: webhook.bearer_token holds a blank; set only the token, "
+                               "without 'Bearer '"));
+  EXPECT_THAT(company.status().message(), Not(HasSubstr("tok-secret-5")));
+}
+
+TEST_F(ConfigTest, AtMostOneKindOfAuthorization) {
+  std::string path = WriteCompany("acme", ValidCompany() +
+                                              "authorization = Token key-secret-1\n"
+                                              "bearer_token = key-secret-2\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  std::string message = company.status().message();
+  EXPECT_THAT(message, HasSubstr(path + ":7: webhook.authorization and webhook.bearer_token are "
+                                        "both set (lines 6 and 7)"));
+  EXPECT_THAT(message, HasSubstr("keep only one of authorization, basic_auth and bearer_token"));
+  EXPECT_THAT(message, Not(HasSubstr("key-secret")));
+}
+
+TEST_F(ConfigTest, ThreeKindsOfAuthorizationAreReportedOnce) {
+  std::string path = WriteCompany("acme", ValidCompany() +
+                                              "bearer_token = key-secret-2\n"
+                                              "basic_auth = u:key-secret-3\n"
+                                              "authorization = key-secret-1\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  std::string message = company.status().message();
+  EXPECT_THAT(message, HasSubstr(path + ":7: webhook.bearer_token, webhook.basic_auth and "
+                                        "webhook.authorization are all set (lines 6, 7 and 8)"));
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 0) << message;
+  EXPECT_THAT(message, Not(HasSubstr("key-secret")));
+}
+
+TEST_F(ConfigTest, CredentialFilesAreReadRelativeToTheCompanyFileAndTrimmed) {
+  dir_.WriteFile("companies/secrets/erp.bearer", "  erp-bearer-from-file\n");
+  dir_.WriteFile("companies/secrets/erp.basic", "erp-user:pass word\n\n");
+  std::string bearer =
+      WriteCompany("acme", ValidCompany() + "bearer_token_file = secrets/erp.bearer\n");
+  std::string basic =
+      WriteCompany("beta", ValidCompany() + "basic_auth_file = secrets/erp.basic\n");
+
+  Result<CompanyConfig> acme = LoadCompanyConfig(bearer);
+  Result<CompanyConfig> beta = LoadCompanyConfig(basic);
+
+  ASSERT_TRUE(acme.ok()) << acme.status().ToString();
+  EXPECT_EQ(acme->webhook.bearer_token, "erp-bearer-from-file");
+  ASSERT_TRUE(beta.ok()) << beta.status().ToString();
+  EXPECT_EQ(beta->webhook.basic_auth, "erp-user:pass word");
+}
+
+TEST_F(ConfigTest, CredentialAndItsFileAreExclusive) {
+  dir_.WriteFile("companies/erp.bearer", "tok-from-file\n");
+  std::string path = WriteCompany(
+      "acme", ValidCompany() + "bearer_token = tok-inline-1\nbearer_token_file = erp.bearer\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  std::string message = company.status().message();
+  EXPECT_THAT(message, HasSubstr(path + ":7: webhook.bearer_token_file and webhook.bearer_token "
+                                        "are both set (bearer_token at line 6); keep only one"));
+  EXPECT_THAT(message, Not(HasSubstr("tok-inline-1")));
+  EXPECT_THAT(message, Not(HasSubstr("tok-from-file")));
+}
+
+TEST_F(ConfigTest, MissingCredentialFileIsAnIoErrorNamingThePath) {
+  std::string path = WriteCompany("acme", ValidCompany() + "basic_auth_file = erp.basic\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_EQ(company.status().code(), Status::Code::kIoError);
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: webhook.basic_auth_file: cannot open " +
+                        dir_.Sub("companies/erp.basic") +
+                        ": No such file or directory; put the "
+                        "ERP's user:password in that file"));
+}
+
+TEST_F(ConfigTest, BadCredentialFileContentsAreNotEchoed) {
+  dir_.WriteFile("companies/erp.bearer", "Bearer tok-secret-8\n");
+  dir_.WriteFile("companies/erp.basic", "no-colon-secret-9\n");
+  dir_.WriteFile("companies/empty.bearer", "\n");
+  std::string bearer = WriteCompany("acme", ValidCompany() + "bearer_token_file = erp.bearer\n");
+  std::string basic = WriteCompany("beta", ValidCompany() + "basic_auth_file = erp.basic\n");
+  std::string empty = WriteCompany("gama", ValidCompany() + "bearer_token_file = empty.bearer\n");
+
+  Result<CompanyConfig> acme = LoadCompanyConfig(bearer);
+  Result<CompanyConfig> beta = LoadCompanyConfig(basic);
+  Result<CompanyConfig> gama = LoadCompanyConfig(empty);
+
+  ASSERT_FALSE(acme.ok());
+  EXPECT_THAT(
+      acme.status().message(),
+      HasSubstr(bearer + ":6: webhook.bearer_token_file " + dir_.Sub("companies/erp.bearer") +
+                " holds more than one word; it must hold only the bearer token"));
+  EXPECT_THAT(acme.status().message(), Not(HasSubstr("tok-secret-8")));
+  ASSERT_FALSE(beta.ok());
+  EXPECT_THAT(beta.status().message(),
+              HasSubstr(basic + ":6: webhook.basic_auth_file " + dir_.Sub("companies/erp.basic") +
+                        ": its contents must be user:password"));
+  EXPECT_THAT(beta.status().message(), Not(HasSubstr("no-colon-secret-9")));
+  ASSERT_FALSE(gama.ok());
+  EXPECT_THAT(gama.status().message(), HasSubstr(empty + ":6: webhook.bearer_token_file " +
+                                                 dir_.Sub("companies/empty.bearer") + " is empty"));
+}
+
+// --- [webhook]: TLS ---------------------------------------------------------------------------
+
+TEST_F(ConfigTest, TlsFilesAreResolvedAgainstTheCompanyFile) {
+  dir_.WriteFile("companies/tls/acme.crt", "-----BEGIN CERTIFICATE-----\n");
+  dir_.WriteFile("companies/tls/acme.key", "-----BEGIN PRIVATE KEY-----\n");
+  std::string ca = dir_.WriteFile("ca/erp-ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  std::string path = WriteCompany("acme", ValidCompany() +
+                                              "client_cert = tls/acme.crt\n"
+                                              "client_key = ./tls/../tls/acme.key\n"
+                                              "ca_bundle = " +
+                                              ca + "\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->webhook.client_cert, dir_.Sub("companies/tls/acme.crt"));
+  EXPECT_EQ(company->webhook.client_key, dir_.Sub("companies/tls/acme.key"));
+  EXPECT_EQ(company->webhook.ca_bundle, ca);
+}
+
+TEST_F(ConfigTest, CaBundleAloneIsEnough) {
+  dir_.WriteFile("companies/erp-ca.pem", "-----BEGIN CERTIFICATE-----\n");
+  std::string path = WriteCompany("acme", ValidCompany() + "ca_bundle = erp-ca.pem\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->webhook.ca_bundle, dir_.Sub("companies/erp-ca.pem"));
+  EXPECT_EQ(company->webhook.client_cert, "");
+}
+
+TEST_F(ConfigTest, ClientCertAndKeyGoTogether) {
+  dir_.WriteFile("companies/acme.crt", "cert\n");
+  dir_.WriteFile("companies/acme.key", "key\n");
+  std::string cert_only = WriteCompany("acme", ValidCompany() + "client_cert = acme.crt\n");
+  std::string key_only = WriteCompany("beta", ValidCompany() + "client_key = acme.key\n");
+
+  Result<CompanyConfig> acme = LoadCompanyConfig(cert_only);
+  Result<CompanyConfig> beta = LoadCompanyConfig(key_only);
+
+  ASSERT_FALSE(acme.ok());
+  EXPECT_THAT(acme.status().message(),
+              HasSubstr(cert_only + ":6: webhook.client_cert is set but webhook.client_key is "
+                                    "not; mutual TLS needs both"));
+  ASSERT_FALSE(beta.ok());
+  EXPECT_THAT(beta.status().message(),
+              HasSubstr(key_only + ":6: webhook.client_key is set but webhook.client_cert is "
+                                   "not; mutual TLS needs both"));
+}
+
+TEST_F(ConfigTest, MissingTlsFileIsAnIoErrorNamingThePath) {
+  dir_.WriteFile("companies/acme.crt", "cert\n");
+  std::string path =
+      WriteCompany("acme", ValidCompany() + "client_cert = acme.crt\nclient_key = acme.key\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_EQ(company.status().code(), Status::Code::kIoError);
+  EXPECT_THAT(
+      company.status().message(),
+      HasSubstr(path + ":7: webhook.client_key: cannot open " + dir_.Sub("companies/acme.key") +
+                ": No such file or directory; put the client certificate's private key "
+                "(PEM) there"));
+}
+
+TEST_F(ConfigTest, TlsPathThatIsAFolderOrEmptyIsAnError) {
+  dir_.WriteFile("companies/certs/x.pem", "x\n");
+  std::string path = WriteCompany("acme", ValidCompany() + "ca_bundle = certs\n");
+  std::string empty = WriteCompany("beta", ValidCompany() + "ca_bundle =\n");
+
+  Result<CompanyConfig> acme = LoadCompanyConfig(path);
+  Result<CompanyConfig> beta = LoadCompanyConfig(empty);
+
+  ASSERT_FALSE(acme.ok());
+  EXPECT_THAT(acme.status().message(),
+              HasSubstr(path + ":6: webhook.ca_bundle " + dir_.Sub("companies/certs") +
+                        " is a folder; set it to the path of the CA certificates"));
+  ASSERT_FALSE(beta.ok());
+  EXPECT_THAT(beta.status().message(), HasSubstr(empty + ":6: webhook.ca_bundle is empty"));
+}
+
+TEST_F(ConfigTest, TlsFilesNeedAnHttpsUrl) {
+  dir_.WriteFile("companies/erp-ca.pem", "ca\n");
+  std::string path = WriteCompany("acme",
+                                  "cnpj = 11222333000181\ntoken = t\nenvironment = producao\n"
+                                  "[webhook]\nurl = http://erp.local/hook\n"
+                                  "ca_bundle = erp-ca.pem\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: webhook.ca_bundle only applies to https:// and webhook.url "
+                               "is http:// (line 5)"));
+}
+
+// --- [file]: the file sink --------------------------------------------------------------------
+
+std::string FileCompany(const std::string& extra = "") {
+  return "cnpj = 11.222.333/0001-81\n"
+         "token = tok-abc123\n"
+         "environment = homologacao\n"
+         "[file]\n"
+         "dir = spool/acme\n" +
+         extra;
+}
+
+TEST_F(ConfigTest, FileSinkCompanyWritesToAFolderResolvedAgainstItsFile) {
+  std::string path = WriteCompany("acme", FileCompany());
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->sink, SinkKind::kFile);
+  EXPECT_EQ(company->file.dir, dir_.Sub("companies/spool/acme"));
+  EXPECT_EQ(company->file.retention_days, 30);
+  EXPECT_EQ(company->webhook.url, "");
+}
+
+TEST_F(ConfigTest, FileSinkCompanyLoadsWithTheRest) {
+  std::string path = WriteGlobal();
+  WriteCompany("acme", FileCompany("retention_days = 7\n"));
+  WriteCompany("beta", ValidCompany());
+
+  Result<Config> config = LoadConfig(path);
+
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  ASSERT_NE(config->Find("acme"), nullptr);
+  EXPECT_EQ(config->Find("acme")->sink, SinkKind::kFile);
+  EXPECT_EQ(config->Find("acme")->file.retention_days, 7);
+  EXPECT_EQ(config->Find("beta")->sink, SinkKind::kWebhook);
+}
+
+TEST_F(ConfigTest, FileSinkAbsoluteDirIsKeptAndAnExistingFolderIsFine) {
+  dir_.WriteFile("out/keep", "");
+  std::string path = WriteCompany("acme",
+                                  "cnpj = 11222333000181\ntoken = t\nenvironment = producao\n"
+                                  "[file]\ndir = " +
+                                      dir_.Sub("out") + "/\nretention_days = 3650\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->file.dir, dir_.Sub("out"));
+  EXPECT_EQ(company->file.retention_days, 3650);
+}
+
+TEST_F(ConfigTest, FileSinkRetentionMustBeFrom1To3650) {
+  for (const char* value : {"0", "3651", "forever"}) {
+    std::string path =
+        WriteCompany("acme", FileCompany("retention_days = " + std::string(value) + "\n"));
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << value;
+    EXPECT_THAT(company.status().message(),
+                HasSubstr(path + ":6: file.retention_days must be a whole number from 1 to 3650"));
+  }
+}
+
+TEST_F(ConfigTest, FileSinkDirMustNotBeEmptyOrARegularFile) {
+  dir_.WriteFile("companies/spool/acme", "I am a file\n");
+  std::string taken = WriteCompany("acme", FileCompany());
+  std::string empty = WriteCompany("beta",
+                                   "cnpj = 11222333000181\ntoken = t\nenvironment = producao\n"
+                                   "[file]\ndir =\n");
+
+  Result<CompanyConfig> acme = LoadCompanyConfig(taken);
+  Result<CompanyConfig> beta = LoadCompanyConfig(empty);
+
+  ASSERT_FALSE(acme.ok());
+  EXPECT_THAT(acme.status().message(),
+              HasSubstr(taken + ":5: file.dir " + dir_.Sub("companies/spool/acme") +
+                        " exists and is not a folder"));
+  ASSERT_FALSE(beta.ok());
+  EXPECT_THAT(beta.status().message(), HasSubstr(empty + ":5: file.dir is empty; set it to"));
+}
+
+TEST_F(ConfigTest, BothSinksAreAnError) {
+  std::string path = WriteCompany("acme", ValidCompany() + "[file]\ndir = spool\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  std::string message = company.status().message();
+  EXPECT_THAT(message, HasSubstr(path + ":7: file.dir and webhook.url are both set (webhook.url "
+                                        "at line 5); a company delivers to one sink"));
+  EXPECT_EQ(std::count(message.begin(), message.end(), '\n'), 0) << message;
+}
+
+TEST_F(ConfigTest, NoSinkIsAnErrorNamingBoth) {
+  std::string path =
+      WriteCompany("acme", "cnpj = 11222333000181\ntoken = t\nenvironment = producao\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ": webhook.url is missing; add a [webhook] section with url = "
+                               "<the ERP's URL that receives the events>, or a [file] section "
+                               "with dir = <the folder to write them to>"));
+}
+
+TEST_F(ConfigTest, WebhookOptionsUnderAFileSinkCompanyAreErrors) {
+  std::string path = WriteCompany("acme", FileCompany() +
+                                              "[webhook]\n"
+                                              "secret = " +
+                                              kSecret +
+                                              "\n"
+                                              "payload = envelope\n"
+                                              "bearer_token = tok-secret-3\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  std::string message = company.status().message();
+  for (const char* line :
+       {":7: webhook.secret", ":8: webhook.payload", ":9: webhook.bearer_token"}) {
+    EXPECT_THAT(message, HasSubstr(path + line +
+                                   " is a webhook option, but this company writes "
+                                   "its events to a folder (file.dir at line 5); "
+                                   "remove the line"));
+  }
+  EXPECT_THAT(message, Not(HasSubstr(std::string(kSecret).substr(6))));
+  EXPECT_THAT(message, Not(HasSubstr("tok-secret-3")));
+}
+
+TEST_F(ConfigTest, FileOptionsUnderAWebhookCompanyAreErrors) {
+  std::string path = WriteCompany("acme", ValidCompany() + "[file]\nretention_days = 5\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":7: file.retention_days is set but file.dir is not; this "
+                               "company delivers to webhook.url"));
+}
+
+TEST_F(ConfigTest, FileKeyBelowTheWebhookSectionNamesTheFileSection) {
+  std::string path = WriteCompany("acme", ValidCompany() + "retention_days = 5\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: unknown key 'webhook.retention_days'; 'retention_days' "
+                               "belongs in the [file] section"));
+}
+
+// --- Printing URLs ----------------------------------------------------------------------------
+
+TEST(UrlForDisplay, DropsCredentialsAndQuery) {
+  EXPECT_EQ(UrlForDisplay("https://erp.example.com/hook"), "https://erp.example.com/hook");
+  EXPECT_EQ(UrlForDisplay("https://user:pw@erp.example.com:8443/hook"),
+            "https://erp.example.com:8443/hook");
+  EXPECT_EQ(UrlForDisplay("http://erp/hook?key=secret#x"), "http://erp/hook?...");
+  EXPECT_EQ(UrlForDisplay("socks5h://u:p@proxy:1080"), "socks5h://proxy:1080");
+  EXPECT_EQ(UrlForDisplay("https://erp/a@b/c"), "https://erp/a@b/c");
+  EXPECT_EQ(UrlForDisplay("https://u:p@w@erp"), "https://erp");
 }
 
 }  // namespace

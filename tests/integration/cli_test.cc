@@ -64,6 +64,39 @@ TEST_F(CliTest, CheckMasksTokensAndNeverPrintsSecrets) {
   EXPECT_NE(check.out.find("configuration is valid"), std::string::npos);
 }
 
+TEST_F(CliTest, CheckShowsEachSinkAndItsOptionsButNoCredentials) {
+  dir_.WriteFile("companies/acme.conf",
+                 "cnpj = " + kAcme.cnpj + "\ntoken = " + kAcme.token + "\nbase_url = " + api_url_ +
+                     "\n[webhook]\nurl = http://erp-user:url-secret-1@127.0.0.1:9/hook?key=q-2\n"
+                     "bearer_token = bearer-secret-3\nheader = X-Tenant: header-secret-4\n"
+                     "proxy = socks5h://proxy-user:proxy-secret-5@127.0.0.1:1080\n"
+                     "payload = envelope\nmax_in_flight = 4\nrate_per_second = 2.5\n"
+                     "catch_up = latest\n");
+  dir_.WriteFile("companies/beta.conf", "cnpj = " + kBeta.cnpj + "\ntoken = " + kBeta.token +
+                                            "\nbase_url = " + api_url_ +
+                                            "\n[file]\ndir = spool/beta\nretention_days = 7\n");
+
+  CliRun check = Cli({"check"});
+
+  ASSERT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_NE(check.out.find("webhook   http://127.0.0.1:9/hook?...\n"), std::string::npos)
+      << check.out;
+  EXPECT_NE(check.out.find("auth      bearer token\n"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("headers   X-Tenant\n"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("proxy     socks5h://127.0.0.1:1080\n"), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("delivery  envelope payload, 4 in flight, at most 2.5/s, catch up "
+                           "latest\n"),
+            std::string::npos)
+      << check.out;
+  EXPECT_NE(check.out.find("file      " + dir_.Sub("companies/spool/beta") + " (kept 7 days)\n"),
+            std::string::npos)
+      << check.out;
+  for (const char* secret : {"erp-user", "url-secret-1", "q-2", "bearer-secret-3",
+                             "header-secret-4", "proxy-user", "proxy-secret-5"}) {
+    EXPECT_EQ(check.out.find(secret), std::string::npos) << secret << "\n" << check.out;
+  }
+}
+
 TEST_F(CliTest, UnwritableDataDirIsAClearFailure) {
   dir_.WriteFile("not-a-dir", "x");
   dir_.WriteFile("gatilho.conf",
