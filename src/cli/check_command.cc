@@ -45,7 +45,7 @@ void PrintWebhook(const WebhookConfig& webhook) {
     std::cout << "\n";
   }
   if (!webhook.proxy.empty()) std::cout << "  proxy     " << UrlForDisplay(webhook.proxy) << "\n";
-  std::cout << "  delivery  " << (webhook.payload == PayloadFormat::kEnvelope ? "envelope" : "raw")
+  std::cout << "  delivery  " << (webhook.payload == WebhookPayload::kEnvelope ? "envelope" : "raw")
             << " payload, " << webhook.max_in_flight << " in flight, ";
   if (webhook.rate_per_second > 0) {
     std::cout << "at most " << webhook.rate_per_second << "/s";

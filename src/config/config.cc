@@ -732,9 +732,9 @@ void ReadWebhook(const ConfigFile& file, WebhookConfig& webhook, ConfigErrors& e
 
   if (const ConfigEntry* entry = file.Find("webhook.payload")) {
     if (entry->value == "raw") {
-      webhook.payload = PayloadFormat::kRaw;
+      webhook.payload = WebhookPayload::kRaw;
     } else if (entry->value == "envelope") {
-      webhook.payload = PayloadFormat::kEnvelope;
+      webhook.payload = WebhookPayload::kEnvelope;
     } else {
       errors.Add(file.Locate(*entry) +
                  ": webhook.payload must be raw (the API's JSON as it is) or envelope (that JSON "

@@ -35,7 +35,7 @@ inline constexpr std::array<std::string_view, 11> kEventNames = {
 
 // What the body of a delivery is: the API's consult JSON byte for byte (what its own webhooks
 // send), or that JSON wrapped with the event's metadata.
-enum class PayloadFormat { kRaw, kEnvelope };
+enum class WebhookPayload { kRaw, kEnvelope };
 
 // Where a company's events go: POSTed to the ERP ([webhook] url), or written as files into a
 // folder ([file] dir). A company has exactly one.
@@ -46,7 +46,7 @@ struct WebhookConfig {
   std::vector<std::string> secrets;  // "whsec_..." in file order; several during a rotation
   std::string authorization;         // empty when not set
   std::string authorization_header = "Authorization";
-  PayloadFormat payload = PayloadFormat::kRaw;
+  WebhookPayload payload = WebhookPayload::kRaw;
   // `header = Name: value` lines in file order: static headers sent with every delivery. Never
   // one gatilho sets itself nor the authorization header in use; names are unique, ignoring case.
   std::vector<std::pair<std::string, std::string>> headers;

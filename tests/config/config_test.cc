@@ -67,7 +67,7 @@ TEST_F(ConfigTest, LoadsMinimalValidSetup) {
   EXPECT_TRUE(acme->webhook.secrets.empty());
   EXPECT_EQ(acme->webhook.authorization_header, "Authorization");
   EXPECT_EQ(acme->sink, SinkKind::kWebhook);
-  EXPECT_EQ(acme->webhook.payload, PayloadFormat::kRaw);
+  EXPECT_EQ(acme->webhook.payload, WebhookPayload::kRaw);
   EXPECT_TRUE(acme->webhook.headers.empty());
   EXPECT_EQ(acme->webhook.basic_auth, "");
   EXPECT_EQ(acme->webhook.bearer_token, "");
@@ -601,7 +601,7 @@ TEST_F(ConfigTest, ReadsEveryDeliveryOption) {
 
   ASSERT_TRUE(company.ok()) << company.status().ToString();
   const WebhookConfig& webhook = company->webhook;
-  EXPECT_EQ(webhook.payload, PayloadFormat::kEnvelope);
+  EXPECT_EQ(webhook.payload, WebhookPayload::kEnvelope);
   EXPECT_THAT(
       webhook.headers,
       ::testing::ElementsAre(std::pair<std::string, std::string>("X-Tenant", "acme"),
@@ -621,7 +621,7 @@ TEST_F(ConfigTest, ExplicitDefaultsAreAccepted) {
   Result<CompanyConfig> company = LoadCompanyConfig(path);
 
   ASSERT_TRUE(company.ok()) << company.status().ToString();
-  EXPECT_EQ(company->webhook.payload, PayloadFormat::kRaw);
+  EXPECT_EQ(company->webhook.payload, WebhookPayload::kRaw);
   EXPECT_FALSE(company->webhook.catch_up_latest);
   EXPECT_DOUBLE_EQ(company->webhook.rate_per_second, 0);
   EXPECT_EQ(company->webhook.max_in_flight, 1);
