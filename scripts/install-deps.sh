@@ -3,10 +3,11 @@
 # demo and is not installed yet. Safe to run again: it does nothing when all is present.
 set -euo pipefail
 
+# openssl (the command) makes the certificates of the TLS tests.
 packages=(
   build-essential cmake pkg-config ccache git curl ca-certificates
   libcurl4-openssl-dev libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  liblmdb-dev lmdb-utils libspdlog-dev libgtest-dev libgmock-dev libssl-dev
+  liblmdb-dev lmdb-utils libspdlog-dev libgtest-dev libgmock-dev libssl-dev openssl
 )
 # Node.js and npm run the reference Standard Webhooks verifier in the tests. A machine may have
 # them from another source (with npm bundled in nodejs); Debian's packages are used otherwise.

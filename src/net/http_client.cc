@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -44,6 +45,19 @@ std::string Redact(std::string text, std::string_view secret) {
     text.replace(at, secret.size(), "***");
   }
   return text;
+}
+
+// The password in a proxy URL's user:password@, or "" when it carries none. libcurl quotes the
+// whole proxy URL in some of its errors ("Unsupported proxy syntax in '...'").
+std::string_view ProxyPassword(std::string_view proxy) {
+  size_t scheme = proxy.find("://");
+  size_t start = scheme == std::string_view::npos ? 0 : scheme + 3;
+  std::string_view authority = proxy.substr(start, proxy.find_first_of("/?#", start) - start);
+  size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return {};
+  std::string_view userinfo = authority.substr(0, at);
+  size_t colon = userinfo.find(':');
+  return colon == std::string_view::npos ? std::string_view{} : userinfo.substr(colon + 1);
 }
 
 Status GlobalInit() {
@@ -237,10 +251,30 @@ class CurlHttpClient final : public HttpClient {
     set(CURLOPT_HEADERDATA, &transfer);
     set(CURLOPT_WRITEFUNCTION, &OnBody);
     set(CURLOPT_WRITEDATA, &transfer);
+    // Options are set only when asked for: the handle comes from curl_easy_reset(), so what is
+    // not set here is libcurl's default, never the previous request's value. libcurl reuses a
+    // cached connection (or TLS session) only when its proxy and TLS settings match these.
     if (request.basic_user.has_value()) {
       set(CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
       set(CURLOPT_USERNAME, request.basic_user->c_str());
-      set(CURLOPT_PASSWORD, "");
+      set(CURLOPT_PASSWORD, request.basic_password.c_str());
+    }
+    if (!request.client_cert.empty()) {
+      set(CURLOPT_SSLCERTTYPE, "PEM");
+      set(CURLOPT_SSLCERT, request.client_cert.c_str());
+    }
+    if (!request.client_key.empty()) {
+      set(CURLOPT_SSLKEYTYPE, "PEM");
+      set(CURLOPT_SSLKEY, request.client_key.c_str());
+    }
+    if (!request.ca_bundle.empty()) set(CURLOPT_CAINFO, request.ca_bundle.c_str());
+    if (!request.proxy.empty()) {
+      // CURLOPT_PROTOCOLS_STR above restricts the target's scheme, not the proxy's: the proxy
+      // URL's own scheme (http, https, socks5, socks5h) picks the proxy type.
+      set(CURLOPT_PROXY, request.proxy.c_str());
+      // A proxy configured for this target is meant for it; no_proxy in the environment must not
+      // quietly send the request direct.
+      set(CURLOPT_NOPROXY, "");
     }
 
     if (request.method == "GET") {
@@ -299,9 +333,18 @@ class CurlHttpClient final : public HttpClient {
     int64_t duration_ms = response.duration_ms;
     response = HttpResponse{};
     response.duration_ms = duration_ms;
-    // libcurl's messages are not written with our secrets in mind; make sure the token that
-    // travelled with the request cannot leak through them.
-    response.error = Redact(std::move(error), transfer.request.basic_user.value_or(""));
+    // libcurl's messages are not written with our secrets in mind; make sure the credentials
+    // that travelled with the request cannot leak through them.
+    const HttpRequest& request = transfer.request;
+    std::string_view secrets[] = {
+        request.basic_user.has_value() ? std::string_view(*request.basic_user) : "",
+        request.basic_password, ProxyPassword(request.proxy)};
+    // The longest first, so a secret inside another cannot leave the rest of that one behind.
+    std::sort(std::begin(secrets), std::end(secrets),
+              [](std::string_view a, std::string_view b) { return a.size() > b.size(); });
+    for (std::string_view secret : secrets)
+      error = Redact(std::move(error), secret);
+    response.error = std::move(error);
   }
 
   CURL* Acquire() {

@@ -30,6 +30,16 @@ struct HttpRequest {
   // HTTP Basic credentials: user:password. The API's token is the user, the password empty.
   // Never logged, never part of an error message.
   std::optional<std::string> basic_user;
+  std::string basic_password;  // with basic_user (ignored without it); redacted like basic_user
+  // TLS towards the target (not towards an https:// proxy). Each is a PEM file path; empty
+  // leaves libcurl's default.
+  std::string client_cert;  // client certificate for mutual TLS; may hold the key as well
+  std::string client_key;   // the client certificate's private key, when not in client_cert
+  std::string ca_bundle;    // CAs to trust instead of the system's
+  // Proxy URL: http://, https:// or socks5[h]://, optionally with user:password@ (redacted from
+  // errors). When set it is used for this request whatever no_proxy says; empty keeps libcurl's
+  // default, which honours the http_proxy/https_proxy/no_proxy environment variables.
+  std::string proxy;
   int64_t connect_timeout_ms = 5'000;
   int64_t total_timeout_ms = 30'000;
   size_t max_response_bytes = 4u << 20;  // a larger body fails the request (error set)

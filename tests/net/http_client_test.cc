@@ -1,6 +1,8 @@
 #include "net/http_client.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,15 +11,22 @@
 #include <thread>
 
 #include "support/loopback_server.h"
+#include "support/temp_dir.h"
+#include "support/tls_loopback_server.h"
 
 namespace gatilho {
 namespace {
 
+using ::testing::HasSubstr;
 using testing::LoopbackServer;
+using testing::TempDir;
+using testing::TestPki;
+using testing::TlsLoopbackServer;
 using Reply = LoopbackServer::Reply;
 using Request = LoopbackServer::Request;
 
 constexpr char kToken[] = "tok-very-secret-9f8e7d";
+constexpr char kPassword[] = "pw-very-secret-1a2b3c";
 
 int64_t ElapsedMs(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
@@ -58,7 +67,36 @@ class HttpClientTest : public ::testing::Test {
     return Fetch(std::move(request));
   }
 
+  // A private CA with a server and a client certificate, made afresh in dir_.
+  void MakePki(TestPki* pki) {
+    std::string error;
+    ASSERT_TRUE(testing::MakeTestPki(dir_.path(), pki, &error)) << error;
+  }
+
   std::unique_ptr<HttpClient> client_;
+  TempDir dir_;
+};
+
+// Sets an environment variable for the scope of a test, restoring it afterwards.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = getenv(name)) old_ = old;
+    setenv(name, value, 1);
+  }
+  ~ScopedEnv() {
+    if (old_) {
+      setenv(name_, old_->c_str(), 1);
+    } else {
+      unsetenv(name_);
+    }
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
 };
 
 TEST_F(HttpClientTest, GetReturnsStatusHeadersAndBody) {
@@ -112,6 +150,31 @@ TEST_F(HttpClientTest, BasicAuthSendsTokenAsUserWithEmptyPassword) {
   // base64("tok-secret-123:"): the token as user, a colon, an empty password.
   EXPECT_EQ(server.requests()[0].Header("authorization"), "Basic dG9rLXNlY3JldC0xMjM6");
   EXPECT_EQ(server.requests()[0].target.find("tok-secret"), std::string::npos);
+}
+
+TEST_F(HttpClientTest, BasicAuthSendsUserAndPassword) {
+  LoopbackServer server([](const Request&) { return Reply{}; });
+  HttpRequest request;
+  request.url = server.Url("/hook");
+  request.basic_user = "erp-user";
+  request.basic_password = "pa:ss-w0rd";  // a colon is fine in the password
+  HttpRequest token_only;
+  token_only.url = server.Url("/v2/nfe/1");
+  token_only.basic_user = "tok-secret-123";
+  HttpRequest anonymous;
+  anonymous.url = server.Url("/open");
+
+  // One after the other, so each reuses the previous request's handle.
+  EXPECT_EQ(Fetch(request).status, 200);
+  EXPECT_EQ(Fetch(token_only).status, 200);
+  EXPECT_EQ(Fetch(anonymous).status, 200);
+
+  ASSERT_EQ(server.requests().size(), 3u);
+  // base64("erp-user:pa:ss-w0rd").
+  EXPECT_EQ(server.requests()[0].Header("authorization"), "Basic ZXJwLXVzZXI6cGE6c3MtdzByZA==");
+  // base64("tok-secret-123:"): the previous request's password did not stay on the handle.
+  EXPECT_EQ(server.requests()[1].Header("authorization"), "Basic dG9rLXNlY3JldC0xMjM6");
+  EXPECT_EQ(server.requests()[2].Header("authorization"), "");
 }
 
 TEST_F(HttpClientTest, PostSendsBodyAndHeaders) {
@@ -295,6 +358,151 @@ TEST_F(HttpClientTest, ErrorsNeverContainTheToken) {
     EXPECT_NE(response.error, "") << url;
     EXPECT_EQ(response.error.find(kToken), std::string::npos) << response.error;
   }
+}
+
+TEST_F(HttpClientTest, ErrorsNeverContainThePassword) {
+  LoopbackServer hanging([](const Request&) { return Reply{.hang = true}; });
+  LoopbackServer dropping([](const Request&) { return Reply{.close_without_reply = true}; });
+  LoopbackServer big([](const Request&) { return Reply{.body = std::string(5'000, 'z')}; });
+  std::vector<std::string> urls = {hanging.Url("/"), dropping.Url("/"), big.Url("/"),
+                                   "http://127.0.0.1:notaport/"};
+
+  for (const std::string& url : urls) {
+    HttpRequest request;
+    request.url = url;
+    request.basic_user = "erp-user";
+    request.basic_password = kPassword;
+    request.total_timeout_ms = 300;
+    request.max_response_bytes = 1'000;
+
+    HttpResponse response = Fetch(std::move(request));
+
+    EXPECT_NE(response.error, "") << url;
+    EXPECT_EQ(response.error.find(kPassword), std::string::npos) << response.error;
+  }
+
+  // libcurl quotes a malformed proxy URL whole in its error, credentials included.
+  HttpRequest request;
+  request.url = big.Url("/");
+  request.proxy = std::string("http://proxy-user:") + kPassword + "@127.0.0.1:notaport";
+
+  HttpResponse response = Fetch(std::move(request));
+
+  EXPECT_NE(response.error, "");
+  EXPECT_EQ(response.error.find(kPassword), std::string::npos) << response.error;
+  EXPECT_THAT(response.error, HasSubstr("proxy-user:***@"));
+}
+
+TEST_F(HttpClientTest, TrustsPrivateCaWhenGivenCaBundle) {
+  TestPki pki;
+  ASSERT_NO_FATAL_FAILURE(MakePki(&pki));
+  TlsLoopbackServer server({.cert_file = pki.server_cert, .key_file = pki.server_key});
+  HttpRequest system_cas;
+  system_cas.url = server.Url("/hook");
+  HttpRequest other_ca = system_cas;
+  other_ca.ca_bundle = pki.other_ca_cert;
+  HttpRequest private_ca = system_cas;
+  private_ca.ca_bundle = pki.ca_cert;
+
+  HttpResponse untrusted = Fetch(system_cas);
+  HttpResponse wrong_ca = Fetch(other_ca);
+  HttpResponse trusted = Fetch(private_ca);
+  // The handle and the kept-alive connection of the trusted request must not make the next
+  // request without the bundle trust the server.
+  HttpResponse untrusted_again = Fetch(system_cas);
+
+  EXPECT_EQ(untrusted.status, 0);
+  EXPECT_THAT(untrusted.error, HasSubstr("certificate"));
+  EXPECT_EQ(wrong_ca.status, 0);
+  EXPECT_THAT(wrong_ca.error, HasSubstr("certificate"));
+  EXPECT_EQ(trusted.error, "");
+  EXPECT_EQ(trusted.status, 200);
+  EXPECT_EQ(trusted.body, "ok");
+  EXPECT_EQ(untrusted_again.status, 0);
+  EXPECT_THAT(untrusted_again.error, HasSubstr("certificate"));
+  ASSERT_EQ(server.requests().size(), 1u);
+  EXPECT_EQ(server.requests()[0].target, "/hook");
+}
+
+TEST_F(HttpClientTest, PresentsClientCertificateForMutualTls) {
+  TestPki pki;
+  ASSERT_NO_FATAL_FAILURE(MakePki(&pki));
+  TlsLoopbackServer server(
+      {.cert_file = pki.server_cert, .key_file = pki.server_key, .client_ca_file = pki.ca_cert});
+  HttpRequest anonymous;
+  anonymous.url = server.Url("/hook");
+  anonymous.ca_bundle = pki.ca_cert;
+  HttpRequest with_cert = anonymous;
+  with_cert.client_cert = pki.client_cert;
+  with_cert.client_key = pki.client_key;
+  // One file holding the certificate and its key needs no client_key.
+  HttpRequest combined = anonymous;
+  combined.client_cert = dir_.WriteFile(
+      "combined.pem", testing::ReadFile(pki.client_cert) + testing::ReadFile(pki.client_key));
+
+  HttpResponse refused = Fetch(anonymous);
+  HttpResponse accepted = Fetch(with_cert);
+  HttpResponse accepted_combined = Fetch(combined);
+  // Neither the reused handle nor the open connection may present the certificate again.
+  HttpResponse refused_again = Fetch(anonymous);
+
+  EXPECT_EQ(refused.status, 0);
+  EXPECT_NE(refused.error, "");
+  EXPECT_EQ(accepted.error, "");
+  EXPECT_EQ(accepted.status, 200);
+  EXPECT_EQ(accepted_combined.error, "");
+  EXPECT_EQ(accepted_combined.status, 200);
+  EXPECT_EQ(refused_again.status, 0);
+  EXPECT_NE(refused_again.error, "");
+  // The server may count its side of a refusal only after the client has seen it.
+  auto start = std::chrono::steady_clock::now();
+  while (server.handshakes_failed() < 2 && ElapsedMs(start) < 5'000)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  EXPECT_EQ(server.handshakes_failed(), 2);
+  ASSERT_EQ(server.requests().size(), 2u);
+  EXPECT_EQ(server.requests()[0].client_subject, "/CN=gatilho-test-client");
+  EXPECT_EQ(server.requests()[1].client_subject, "/CN=gatilho-test-client");
+}
+
+TEST_F(HttpClientTest, SendsRequestsThroughConfiguredProxy) {
+  LoopbackServer target([](const Request&) { return Reply{.body = "direct"}; });
+  LoopbackServer proxy([](const Request&) { return Reply{.body = "via proxy"}; });
+  HttpRequest proxied;
+  proxied.url = target.Url("/hook?x=1");
+  proxied.proxy = proxy.Url("");
+  HttpRequest direct;
+  direct.url = target.Url("/direct");
+
+  HttpResponse through_proxy = Fetch(proxied);
+  // The next request on the same handle, without a proxy, goes straight to the target.
+  HttpResponse straight = Fetch(direct);
+
+  EXPECT_EQ(through_proxy.status, 200);
+  EXPECT_EQ(through_proxy.body, "via proxy");
+  ASSERT_EQ(proxy.requests().size(), 1u);
+  // A proxy is sent the absolute form of the target.
+  EXPECT_EQ(proxy.requests()[0].target,
+            "http://127.0.0.1:" + std::to_string(target.port()) + "/hook?x=1");
+  EXPECT_EQ(proxy.requests()[0].Header("host"), "127.0.0.1:" + std::to_string(target.port()));
+  EXPECT_EQ(straight.body, "direct");
+  ASSERT_EQ(target.requests().size(), 1u);
+  EXPECT_EQ(target.requests()[0].target, "/direct");
+}
+
+TEST_F(HttpClientTest, ConfiguredProxyIsUsedWhateverNoProxySays) {
+  ScopedEnv no_proxy("no_proxy", "127.0.0.1,localhost");
+  ScopedEnv no_proxy_upper("NO_PROXY", "127.0.0.1,localhost");
+  LoopbackServer target([](const Request&) { return Reply{.body = "direct"}; });
+  LoopbackServer proxy([](const Request&) { return Reply{.body = "via proxy"}; });
+  HttpRequest request;
+  request.url = target.Url("/hook");
+  request.proxy = proxy.Url("");
+
+  HttpResponse response = Fetch(std::move(request));
+
+  EXPECT_EQ(response.body, "via proxy");
+  EXPECT_EQ(proxy.requests().size(), 1u);
+  EXPECT_TRUE(target.requests().empty());
 }
 
 TEST_F(HttpClientTest, ExtraFdWakesPoll) {
