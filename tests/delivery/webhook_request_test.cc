@@ -5,6 +5,9 @@
 #include <openssl/hmac.h>
 
 #include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace gatilho {
 namespace {
@@ -103,6 +106,173 @@ TEST(WebhookRequest, NoSignatureHeaderWithoutSecrets) {
   EXPECT_EQ(FindHeader(no_signer, "webhook-signature"), std::nullopt);
   EXPECT_EQ(FindHeader(no_signer, "Authorization"), std::nullopt);
   EXPECT_EQ(FindHeader(no_signer, "webhook-id"), "evt_3f2a9c");
+}
+
+// An event as the envelope tests want it: an NF-e, with a JSON object for payload.
+EventRecord EnvelopeEvent() {
+  EventRecord event = SampleEvent();
+  event.key.type = DocType::kNfe;
+  event.created_ms = 1'700'000'000'123;  // 2023-11-14T22:13:20.123Z
+  event.payload = R"({"status":"autorizado","ref":"pedido-77"})";
+  return event;
+}
+
+WebhookTarget EnvelopeTarget() {
+  WebhookTarget target;
+  target.url = "https://erp.example/hook";
+  target.payload = PayloadFormat::kEnvelope;
+  return target;
+}
+
+TEST(WebhookRequest, EnvelopeWrapsThePayloadInStandardWebhooksForm) {
+  EventRecord event = EnvelopeEvent();
+  const std::string expected = R"({"type":"nfe.autorizado","timestamp":"2023-11-14T22:13:20.123Z",)"
+                               R"("data":{"status":"autorizado","ref":"pedido-77"}})";
+
+  HttpRequest request = BuildWebhookRequest(event, EnvelopeTarget(), nullptr, kNowMs);
+
+  EXPECT_EQ(WebhookBody(event, PayloadFormat::kEnvelope), expected);
+  EXPECT_EQ(request.body, expected);
+  EXPECT_EQ(FindHeader(request, "content-type"), "application/json");
+  EXPECT_EQ(FindHeader(request, "webhook-id"), "evt_3f2a9c");
+  EXPECT_TRUE(WebhookBody(event, PayloadFormat::kRaw) == event.payload);
+}
+
+TEST(WebhookRequest, EnvelopeKeepsAnObjectPayloadByteForByte) {
+  EventRecord event = SampleEvent();  // nfse; not valid JSON, with a NUL, CRLF and UTF-8
+  event.created_ms = 951'782'400'007;
+
+  std::string body = WebhookBody(event, PayloadFormat::kEnvelope);
+
+  std::string expected =
+      R"({"type":"nfse.autorizado","timestamp":"2000-02-29T00:00:00.007Z","data":)" +
+      event.payload + "}";
+  EXPECT_TRUE(body == expected) << body;
+  // Leading JSON whitespace does not hide an object.
+  event.payload = " \r\n\t{\"a\":1}\n";
+  EXPECT_EQ(WebhookBody(event, PayloadFormat::kEnvelope),
+            R"({"type":"nfse.autorizado","timestamp":"2000-02-29T00:00:00.007Z","data":)"
+            " \r\n\t{\"a\":1}\n}");
+}
+
+TEST(WebhookRequest, EnvelopeIsTheSameOnEveryAttempt) {
+  EventRecord event = EnvelopeEvent();
+  Result<Signer> signer = Signer::Create({"whsec_" + std::string("c2VjcmV0LWtleS1ieXRlcw==")});
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+
+  HttpRequest first = BuildWebhookRequest(event, EnvelopeTarget(), &*signer, kNowMs);
+  HttpRequest retry = BuildWebhookRequest(event, EnvelopeTarget(), &*signer, kNowMs + 3'600'000);
+
+  EXPECT_EQ(first.body, retry.body);
+  EXPECT_EQ(FindHeader(first, "webhook-timestamp"), "1700000123");
+  EXPECT_EQ(FindHeader(retry, "webhook-timestamp"), "1700003723");
+  EXPECT_EQ(FindHeader(first, "webhook-id"), FindHeader(retry, "webhook-id"));
+}
+
+TEST(WebhookRequest, SignatureCoversTheEnvelopeAsSent) {
+  Result<Signer> signer = Signer::Create({"whsec_" + std::string("c2VjcmV0LWtleS1ieXRlcw==")});
+  ASSERT_TRUE(signer.ok()) << signer.status().ToString();
+  EventRecord event = EnvelopeEvent();
+
+  HttpRequest request = BuildWebhookRequest(event, EnvelopeTarget(), &*signer, kNowMs);
+
+  ASSERT_NE(request.body, event.payload);
+  EXPECT_EQ(FindHeader(request, "webhook-signature"),
+            signer->Sign("evt_3f2a9c", kNowMs / 1000, request.body));
+  EXPECT_NE(FindHeader(request, "webhook-signature"),
+            signer->Sign("evt_3f2a9c", kNowMs / 1000, event.payload));
+}
+
+TEST(WebhookRequest, EnvelopeCarriesAPayloadThatIsNoObjectAsAString) {
+  EventRecord event = EnvelopeEvent();
+  const std::string prefix = R"({"type":"nfe.autorizado","timestamp":"2023-11-14T22:13:20.123Z",)";
+  auto data_of = [&](std::string payload) {
+    event.payload = std::move(payload);
+    std::string body = WebhookBody(event, PayloadFormat::kEnvelope);
+    EXPECT_EQ(body.substr(0, prefix.size()), prefix);
+    EXPECT_EQ(body.back(), '}');
+    // What follows "data": and comes before the closing brace.
+    return body.substr(prefix.size() + 7, body.size() - prefix.size() - 8);
+  };
+
+  EXPECT_EQ(data_of("[1,2]"), R"("[1,2]")");
+  EXPECT_EQ(data_of(""), R"("")");
+  EXPECT_EQ(data_of("   "), R"("   ")");
+  EXPECT_EQ(data_of(R"(<nfe a="1">\</nfe>)"), R"("<nfe a=\"1\">\\</nfe>")");
+  constexpr char kControls[] = "tab\tcr\rlf\nnul\0bel\x07 del\x7f";
+  EXPECT_EQ(data_of(std::string(kControls, sizeof kControls - 1)),
+            R"("tab\tcr\rlf\nnul\u0000bel\u0007 del)"
+            "\x7f\"");
+  // Valid UTF-8 stays as it is; bytes that are not (a lone continuation byte, a truncated
+  // sequence, an overlong '/', a surrogate) become U+FFFD, so the envelope stays valid JSON.
+  EXPECT_EQ(data_of("a\xc3\xa7\xe2\x82\xac\xf0\x9f\x98\x80z"),
+            "\"a\xc3\xa7\xe2\x82\xac\xf0\x9f\x98\x80z\"");
+  EXPECT_EQ(data_of("\x80|\xc3|\xc0\xaf|\xed\xa0\x80"),
+            R"("\ufffd|\ufffd|\ufffd\ufffd|\ufffd\ufffd\ufffd")");
+}
+
+TEST(WebhookRequest, CustomHeadersFollowGatilhosOwn) {
+  WebhookTarget target;
+  target.headers = {{"X-Tenant", "acme-01"}, {"x-gatilho-event", "custom"}, {"X-Empty", ""}};
+
+  HttpRequest request = BuildWebhookRequest(SampleEvent(), target, nullptr, kNowMs);
+
+  ASSERT_GE(request.headers.size(), 3u);
+  std::vector<std::pair<std::string, std::string>> last(request.headers.end() - 3,
+                                                        request.headers.end());
+  EXPECT_EQ(last, target.headers);
+  // gatilho's own header comes first and stays.
+  EXPECT_EQ(FindHeader(request, "x-gatilho-event"), "autorizado");
+  EXPECT_EQ(request.headers[request.headers.size() - 4].first, "x-gatilho-cycle");
+}
+
+TEST(WebhookRequest, BasicAuthIsSplitAtTheFirstColon) {
+  WebhookTarget target;
+  target.basic_auth = "erp-user:pa:ss";
+
+  HttpRequest request = BuildWebhookRequest(SampleEvent(), target, nullptr, kNowMs);
+  target.basic_auth = "only-user";
+  HttpRequest no_password = BuildWebhookRequest(SampleEvent(), target, nullptr, kNowMs);
+  HttpRequest none = BuildWebhookRequest(SampleEvent(), WebhookTarget{}, nullptr, kNowMs);
+
+  EXPECT_EQ(request.basic_user, "erp-user");
+  EXPECT_EQ(request.basic_password, "pa:ss");
+  // libcurl writes the header from the credentials; none is added by hand.
+  EXPECT_EQ(FindHeader(request, "Authorization"), std::nullopt);
+  EXPECT_EQ(no_password.basic_user, "only-user");
+  EXPECT_EQ(no_password.basic_password, "");
+  EXPECT_EQ(none.basic_user, std::nullopt);
+  EXPECT_EQ(none.basic_password, "");
+}
+
+TEST(WebhookRequest, BearerTokenIsSentAsAuthorization) {
+  WebhookTarget target;
+  target.bearer_token = "erp-token-123";
+
+  HttpRequest request = BuildWebhookRequest(SampleEvent(), target, nullptr, kNowMs);
+
+  EXPECT_EQ(FindHeader(request, "Authorization"), "Bearer erp-token-123");
+  EXPECT_EQ(request.basic_user, std::nullopt);
+}
+
+TEST(WebhookRequest, TlsAndProxySettingsArePassedToTheRequest) {
+  WebhookTarget target;
+  target.client_cert = "/etc/gatilho/tls/client.pem";
+  target.client_key = "/etc/gatilho/tls/client.key";
+  target.ca_bundle = "/etc/gatilho/tls/erp-ca.pem";
+  target.proxy = "socks5h://proxy.internal:1080";
+
+  HttpRequest request = BuildWebhookRequest(SampleEvent(), target, nullptr, kNowMs);
+  HttpRequest defaults = BuildWebhookRequest(SampleEvent(), WebhookTarget{}, nullptr, kNowMs);
+
+  EXPECT_EQ(request.client_cert, "/etc/gatilho/tls/client.pem");
+  EXPECT_EQ(request.client_key, "/etc/gatilho/tls/client.key");
+  EXPECT_EQ(request.ca_bundle, "/etc/gatilho/tls/erp-ca.pem");
+  EXPECT_EQ(request.proxy, "socks5h://proxy.internal:1080");
+  EXPECT_EQ(defaults.client_cert, "");
+  EXPECT_EQ(defaults.client_key, "");
+  EXPECT_EQ(defaults.ca_bundle, "");
+  EXPECT_EQ(defaults.proxy, "");
 }
 
 TEST(WebhookRequest, OnlyA2xxIsADelivery) {
