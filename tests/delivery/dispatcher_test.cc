@@ -5,7 +5,10 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "delivery/operator_notifier.h"
 #include "store/store.h"
 #include "support/loopback_server.h"
 #include "support/temp_dir.h"
@@ -26,8 +30,6 @@ using ::gatilho::testing::TempDir;
 constexpr int64_t kSecond = 1000;
 constexpr int64_t kMinute = 60 * kSecond;
 constexpr int64_t kHour = 60 * kMinute;
-// The dispatcher's recheck delay for events of a company without a config file.
-constexpr int64_t kOrphanRecheckMs = 10 * kMinute;
 
 // The raw key behind kSecret; the test signs with it independently of the Signer.
 constexpr char kRawKey[] = "gatilho-test-webhook-key";
@@ -55,6 +57,14 @@ std::string ExpectedSignature(const std::string& id, const std::string& timestam
   HMAC(EVP_sha256(), kRawKey, static_cast<int>(sizeof(kRawKey) - 1),
        reinterpret_cast<const unsigned char*>(content.data()), content.size(), mac, &mac_size);
   return "v1," + Base64(std::string_view(reinterpret_cast<const char*>(mac), mac_size));
+}
+
+// Gate options whose breaker never opens: the tests of retries want to see every attempt.
+EndpointGate::Options QuietGate() {
+  EndpointGate::Options gate;
+  gate.breaker.consecutive_failures = 1'000'000;
+  gate.breaker.min_calls = 1'000'000;
+  return gate;
 }
 
 class DispatcherTest : public ::testing::Test {
@@ -93,11 +103,37 @@ class DispatcherTest : public ::testing::Test {
     return target;
   }
 
-  void MakeDispatcher(std::map<std::string, WebhookTarget> targets, Dispatcher::Options options) {
-    Result<std::unique_ptr<Dispatcher>> dispatcher =
-        Dispatcher::Create(*store_, *http_, clock_, std::move(targets), options);
+  // A webhook sink with the test's gate options (by default, a breaker that never opens, so
+  // retry tests see every attempt).
+  DeliverySink Sink(WebhookTarget target) const {
+    DeliverySink sink;
+    sink.webhook = std::move(target);
+    sink.gate = gate_;
+    return sink;
+  }
+
+  void MakeSinks(std::map<std::string, DeliverySink> sinks, Dispatcher::Options options) {
+    Result<std::unique_ptr<Dispatcher>> dispatcher = Dispatcher::Create(
+        *store_, *http_, clock_, std::move(sinks), options, notifier_.get());
     ASSERT_TRUE(dispatcher.ok()) << dispatcher.status().ToString();
     dispatcher_ = std::move(*dispatcher);
+  }
+
+  void MakeDispatcher(std::map<std::string, WebhookTarget> targets, Dispatcher::Options options) {
+    std::map<std::string, DeliverySink> sinks;
+    for (auto& [id, target] : targets)
+      sinks.emplace(id, Sink(std::move(target)));
+    MakeSinks(std::move(sinks), options);
+  }
+
+  // Operator events go to `server` from now on.
+  void NotifyOperatorAt(const std::string& url) {
+    OperatorNotifier::Options options;
+    options.url = url;
+    Result<std::unique_ptr<OperatorNotifier>> notifier =
+        OperatorNotifier::Create(*http_, clock_, options);
+    ASSERT_TRUE(notifier.ok()) << notifier.status().ToString();
+    notifier_ = std::move(*notifier);
   }
 
   void MakeDispatcher(Dispatcher::Options options = {}) {
@@ -155,6 +191,7 @@ class DispatcherTest : public ::testing::Test {
   size_t Turn() {
     Status s = dispatcher_->Pump();
     EXPECT_TRUE(s.ok()) << s.ToString();
+    if (notifier_) notifier_->Pump();
     const size_t started = http_->InFlight();
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(4);
     while (http_->InFlight() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -180,6 +217,8 @@ class DispatcherTest : public ::testing::Test {
   TempDir dir_;
   VirtualClock clock_;
   std::unique_ptr<Store> store_;
+  EndpointGate::Options gate_ = QuietGate();
+  std::unique_ptr<OperatorNotifier> notifier_;
   std::unique_ptr<Dispatcher> dispatcher_;
   // Declared last so it is destroyed first: the dispatcher must outlive its transfers.
   std::unique_ptr<HttpClient> http_;
@@ -370,7 +409,6 @@ TEST_F(DispatcherTest, EventOfUnconfiguredCompanyWaitsWithoutBlockingOthers) {
   MakeDispatcher({{"acme", Target(server_.Url("/hook"))}}, {});
   const uint64_t orphan = AddEvent("gone", "R1", "autorizado");
   const uint64_t configured = AddEvent("acme", "R2", "autorizado");
-  const int64_t now = clock_.WallMs();
 
   EXPECT_EQ(Turn(), 1u);
 
@@ -378,15 +416,19 @@ TEST_F(DispatcherTest, EventOfUnconfiguredCompanyWaitsWithoutBlockingOthers) {
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].Header("x-gatilho-company"), "acme");
   EXPECT_EQ(Event(configured).state, EventState::kDelivered);
+  // Untouched: no attempt, not rescheduled, and it does not keep the dispatcher awake.
   const EventRecord waiting = Event(orphan);
   EXPECT_EQ(waiting.state, EventState::kPending);
   EXPECT_EQ(waiting.attempts, 0u);
-  EXPECT_EQ(waiting.next_attempt_ms, now + kOrphanRecheckMs);
+  Result<std::optional<int64_t>> next = dispatcher_->NextWakeMs();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
 
-  // It is looked at again later, and still not sent anywhere.
-  clock_.Advance(kOrphanRecheckMs);
-  EXPECT_EQ(Turn(), 0u);
-  EXPECT_EQ(Event(orphan).next_attempt_ms, clock_.WallMs() + kOrphanRecheckMs);
+  // Once its company is configured again, it goes out.
+  MakeDispatcher({{"acme", Target(server_.Url("/hook"))}, {"gone", Target(server_.Url("/hook"))}},
+                 {});
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Event(orphan).state, EventState::kDelivered);
 }
 
 TEST_F(DispatcherTest, AttemptsAreRecordedWithStatusAndDuration) {
@@ -459,6 +501,362 @@ TEST_F(DispatcherTest, ConnectionRefusedCountsAsAFailedAttempt) {
   EXPECT_EQ((*attempts)[0].sink, closed_url);
   EXPECT_EQ(dispatcher_->counters().failed_attempts, 1u);
   EXPECT_EQ(dispatcher_->counters().delivered, 0u);
+}
+
+
+// ---- endpoint policy -------------------------------------------------------------------------
+
+// Pumps and polls for up to `ms` of real time, without waiting for every transfer to end: for
+// tests where some endpoint is slow on purpose.
+void PumpFor(Dispatcher& dispatcher, HttpClient& http, int ms) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(dispatcher.Pump().ok());
+    ASSERT_TRUE(http.Poll(10, nullptr).ok());
+  }
+}
+
+TEST_F(DispatcherTest, OpenBreakerHoldsEventsWithoutSpendingTheirAttempts) {
+  gate_.breaker = CircuitBreaker::Options{};
+  gate_.breaker.consecutive_failures = 3;
+  gate_.breaker.open_ms = 30 * kSecond;
+  gate_.max_in_flight = 1;  // one at a time, so the failures arrive in a known order
+  Dispatcher::Options options;
+  options.retry.first_delay_ms = 1 * kSecond;
+  options.retry.jitter = 0;
+  MakeDispatcher(options);
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 6; ++i)
+    seqs.push_back(AddEvent("acme", "R" + std::to_string(i), "autorizado"));
+  std::atomic<bool> healthy{false};
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = healthy ? 200 : 500};
+  });
+
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(Turn(), 1u);
+  // Open now: nothing starts, and the waiting events keep their attempt counts.
+  EXPECT_EQ(Turn(), 0u);
+  clock_.Advance(10 * kSecond);
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_EQ(server_.requests().size(), 3u);
+  for (size_t i = 3; i < seqs.size(); ++i)
+    EXPECT_EQ(Event(seqs[i]).attempts, 0u);
+  Result<std::optional<int64_t>> next = dispatcher_->NextWakeMs();
+  ASSERT_TRUE(next.ok());
+  ASSERT_TRUE(next->has_value());
+  EXPECT_GE(**next, clock_.WallMs() + 20 * kSecond - 1) << "it sleeps until the breaker reopens";
+
+  // Half-open: exactly one probe, and once probes succeed everything flows again.
+  healthy = true;
+  clock_.Advance(20 * kSecond);
+  EXPECT_EQ(Turn(), 1u);
+  for (int i = 0; i < 10; ++i)
+    Turn();
+  for (uint64_t seq : seqs)
+    EXPECT_EQ(Event(seq).state, EventState::kDelivered) << seq;
+}
+
+TEST_F(DispatcherTest, SlowEndpointDoesNotHoldBackAnotherCompany) {
+  LoopbackServer slow([](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = 200, .delay_ms = 1500};
+  });
+  gate_.max_in_flight = 2;
+  MakeDispatcher({{"acme", Target(slow.Url("/hook"))}, {"beta", Target(server_.Url("/hook"))}},
+                 {});
+  std::vector<uint64_t> beta;
+  for (int i = 0; i < 10; ++i) {
+    AddEvent("acme", "A" + std::to_string(i), "autorizado");
+    beta.push_back(AddEvent("beta", "B" + std::to_string(i), "autorizado"));
+  }
+
+  PumpFor(*dispatcher_, *http_, 600);
+
+  for (uint64_t seq : beta)
+    EXPECT_EQ(Event(seq).state, EventState::kDelivered);
+  EXPECT_LE(slow.requests().size(), 2u) << "the slow endpoint gets no more than its cap";
+  EXPECT_LE(dispatcher_->in_flight(), 2u);
+}
+
+TEST_F(DispatcherTest, RateCapSpacesDeliveriesToOneEndpoint) {
+  gate_.rate_per_second = 1;
+  gate_.burst = 1;
+  MakeDispatcher();
+  for (int i = 0; i < 3; ++i)
+    AddEvent("acme", "R" + std::to_string(i), "autorizado");
+
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Turn(), 0u);
+  Result<std::optional<int64_t>> next = dispatcher_->NextWakeMs();
+  ASSERT_TRUE(next.ok() && next->has_value());
+  EXPECT_EQ(**next, clock_.WallMs() + 1 * kSecond);
+  clock_.Advance(1 * kSecond);
+  EXPECT_EQ(Turn(), 1u);
+  clock_.Advance(1 * kSecond);
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(server_.requests().size(), 3u);
+}
+
+TEST_F(DispatcherTest, RetryAfterOnA429PausesTheWholeEndpoint) {
+  MakeDispatcher();
+  const uint64_t first = AddEvent("acme", "R1", "autorizado");
+  bool throttled = false;
+  SetAnswer([&](const LoopbackServer::Request&) {
+    if (!throttled) {
+      throttled = true;
+      return LoopbackServer::Reply{.status = 429, .headers = {{"Retry-After", "120"}}};
+    }
+    return LoopbackServer::Reply{.status = 200};
+  });
+  const int64_t at = clock_.WallMs();
+
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Event(first).next_attempt_ms, at + 120 * kSecond) << "the endpoint's wait, not ours";
+  const uint64_t later = AddEvent("acme", "R2", "autorizado");
+  clock_.Advance(119 * kSecond);
+  EXPECT_EQ(Turn(), 0u) << "no other event goes to a throttled endpoint either";
+  EXPECT_EQ(Event(later).attempts, 0u);
+  clock_.Advance(1 * kSecond);
+  Turn();
+  EXPECT_EQ(Event(first).state, EventState::kDelivered);
+  EXPECT_EQ(Event(later).state, EventState::kDelivered);
+  EXPECT_EQ(dispatcher_->counters().throttled, 1u);
+}
+
+TEST_F(DispatcherTest, RetryAfterDateOnA503IsObeyed) {
+  MakeDispatcher();
+  const uint64_t seq = AddEvent("acme", "R1", "autorizado");
+  // The virtual clock starts at 1'700'000'000'000 ms: 2023-11-14 22:13:20 UTC.
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = 503,
+                                 .headers = {{"Retry-After", "Tue, 14 Nov 2023 22:18:20 GMT"}}};
+  });
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Event(seq).next_attempt_ms, 1'700'000'000'000 + 5 * kMinute);
+}
+
+TEST_F(DispatcherTest, GoneDisablesTheEndpointUntilItIsEnabledAgain) {
+  LoopbackServer operator_inbox(
+      [](const LoopbackServer::Request&) { return LoopbackServer::Reply{.status = 204}; });
+  NotifyOperatorAt(operator_inbox.Url("/ops"));
+  MakeDispatcher();
+  const uint64_t seq = AddEvent("acme", "R1", "autorizado");
+  bool gone = true;
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = gone ? 410 : 200};
+  });
+
+  Turn();
+  Turn();  // lets the operator event go out
+  EXPECT_EQ(Event(seq).state, EventState::kPending);
+  Result<EndpointRecord> record = store_->GetEndpoint(server_.Url("/hook"));
+  ASSERT_TRUE(record.ok());
+  EXPECT_TRUE(record->disabled);
+  EXPECT_EQ(record->reason, "410 Gone");
+  ASSERT_EQ(operator_inbox.requests().size(), 1u);
+  EXPECT_NE(operator_inbox.requests()[0].body.find("\"gatilho.endpoint_disabled\""),
+            std::string::npos);
+
+  // Disabled, for beta too (it shares the URL), through any amount of time.
+  AddEvent("beta", "R2", "autorizado");
+  clock_.Advance(24 * kHour);
+  EXPECT_EQ(Turn(), 0u);
+  Result<std::optional<int64_t>> next = dispatcher_->NextWakeMs();
+  ASSERT_TRUE(next.ok());
+  EXPECT_FALSE(next->has_value());
+
+  // The operator enables it (as `gatilho endpoint enable` does) and the events go out.
+  gone = false;
+  ASSERT_TRUE(store_->PutEndpoint(server_.Url("/hook"), {false, "enabled by the operator", 0}).ok());
+  ASSERT_TRUE(dispatcher_->ReloadEndpoints().ok());
+  Turn();
+  Turn();
+  EXPECT_EQ(Event(seq).state, EventState::kDelivered);
+  EXPECT_EQ(store_->Counts()->events_pending, 0u);
+  ASSERT_EQ(operator_inbox.requests().size(), 2u);
+  EXPECT_NE(operator_inbox.requests()[1].body.find("\"gatilho.endpoint_enabled\""),
+            std::string::npos);
+}
+
+TEST_F(DispatcherTest, DisabledByTheOperatorInTheStoreIsNoticedByARunningDispatcher) {
+  Dispatcher::Options options;
+  options.endpoint_recheck_ms = 5 * kSecond;
+  MakeDispatcher(options);
+  ASSERT_TRUE(store_->PutEndpoint(server_.Url("/hook"), {true, "disabled by the operator", 0}).ok());
+  const uint64_t seq = AddEvent("acme", "R1", "autorizado");
+  EXPECT_EQ(Turn(), 1u) << "not re-read yet";
+  const uint64_t second = AddEvent("acme", "R2", "autorizado");
+  clock_.Advance(5 * kSecond);
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_EQ(Event(seq).state, EventState::kDelivered);
+  EXPECT_EQ(Event(second).attempts, 0u);
+}
+
+TEST_F(DispatcherTest, CatchUpLatestDeliversOnlyTheNewestStateAfterAnOutage) {
+  Dispatcher::Options options;
+  options.retry.first_delay_ms = 10 * kSecond;
+  options.retry.jitter = 0;
+  std::map<std::string, DeliverySink> sinks;
+  sinks.emplace("acme", Sink(Target(server_.Url("/hook"))));
+  sinks["acme"].catch_up_latest = true;
+  MakeSinks(std::move(sinks), options);
+  const uint64_t authorised = AddEvent("acme", "R1", "autorizado");
+  bool down = true;
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = down ? 503 : 200};
+  });
+  EXPECT_EQ(Turn(), 1u);
+  // While the ERP is down the document changes twice more.
+  const uint64_t corrected = AddEvent("acme", "R1", "carta_correcao");
+  const uint64_t cancelled = AddEvent("acme", "R1", "cancelado");
+  down = false;
+  clock_.Advance(10 * kSecond);
+  for (int i = 0; i < 3; ++i)
+    Turn();
+
+  EXPECT_EQ(Event(authorised).state, EventState::kSuperseded);
+  EXPECT_EQ(Event(corrected).state, EventState::kSuperseded);
+  EXPECT_EQ(Event(cancelled).state, EventState::kDelivered);
+  std::vector<std::string> ids = ReceivedIds();
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[1], Event(cancelled).id);
+  EXPECT_EQ(dispatcher_->counters().superseded, 2u);
+}
+
+TEST_F(DispatcherTest, WithoutCatchUpEveryIntermediateEventIsDeliveredInOrder) {
+  Dispatcher::Options options;
+  options.retry.first_delay_ms = 10 * kSecond;
+  options.retry.jitter = 0;
+  MakeDispatcher(options);
+  const uint64_t authorised = AddEvent("acme", "R1", "autorizado");
+  bool down = true;
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = down ? 503 : 200};
+  });
+  Turn();
+  const uint64_t cancelled = AddEvent("acme", "R1", "cancelado");
+  down = false;
+  clock_.Advance(10 * kSecond);
+  Turn();
+  Turn();
+  EXPECT_EQ(ReceivedIds(), (std::vector<std::string>{Event(authorised).id, Event(authorised).id,
+                                                     Event(cancelled).id}));
+}
+
+TEST_F(DispatcherTest, RedeliveredDeadEventGoesOutAgainWithItsWebhookId) {
+  Dispatcher::Options options;
+  options.retry.horizon_ms = 1;
+  MakeDispatcher(options);
+  const uint64_t seq = AddEvent("acme", "R1", "autorizado");
+  bool down = true;
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = down ? 500 : 200};
+  });
+  clock_.Advance(1);
+  Turn();
+  clock_.Advance(Event(seq).next_attempt_ms - clock_.WallMs());
+  Turn();
+  ASSERT_EQ(Event(seq).state, EventState::kDead);
+
+  down = false;
+  ASSERT_TRUE(*store_->Redeliver(seq, clock_.WallMs()));
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Event(seq).state, EventState::kDelivered);
+  std::vector<std::string> ids = ReceivedIds();
+  ASSERT_GE(ids.size(), 2u);
+  EXPECT_EQ(ids.back(), ids.front());
+}
+
+TEST_F(DispatcherTest, DeadLetterIsReportedToTheOperator) {
+  LoopbackServer operator_inbox(
+      [](const LoopbackServer::Request&) { return LoopbackServer::Reply{.status = 200}; });
+  NotifyOperatorAt(operator_inbox.Url("/ops"));
+  Dispatcher::Options options;
+  options.retry.horizon_ms = 1;
+  MakeDispatcher(options);
+  const uint64_t seq = AddEvent("acme", "R1", "autorizado");
+  SetAnswer([](const LoopbackServer::Request&) { return LoopbackServer::Reply{.status = 500}; });
+  for (int i = 0; i < 5 && Event(seq).state == EventState::kPending; ++i) {
+    clock_.Advance(std::max<int64_t>(1, Event(seq).next_attempt_ms - clock_.WallMs()));
+    Turn();
+  }
+  ASSERT_EQ(Event(seq).state, EventState::kDead);
+  Turn();
+  ASSERT_EQ(operator_inbox.requests().size(), 1u);
+  const std::string body = operator_inbox.requests()[0].body;
+  EXPECT_NE(body.find("\"gatilho.event_dead\""), std::string::npos) << body;
+  EXPECT_NE(body.find(Event(seq).id), std::string::npos) << body;
+}
+
+TEST_F(DispatcherTest, BreakerOpenLongerThanTheThresholdAlertsTheOperatorOnce) {
+  LoopbackServer operator_inbox(
+      [](const LoopbackServer::Request&) { return LoopbackServer::Reply{.status = 200}; });
+  NotifyOperatorAt(operator_inbox.Url("/ops"));
+  gate_.breaker = CircuitBreaker::Options{};
+  gate_.breaker.consecutive_failures = 1;
+  gate_.max_in_flight = 1;
+  Dispatcher::Options options;
+  options.breaker_alert_ms = 10 * kMinute;
+  MakeDispatcher(options);
+  AddEvent("acme", "R1", "autorizado");
+  SetAnswer([](const LoopbackServer::Request&) { return LoopbackServer::Reply{.status = 500}; });
+
+  Turn();
+  for (int minute = 0; minute < 30; ++minute) {
+    clock_.Advance(kMinute);
+    Turn();
+  }
+  size_t alerts = 0;
+  for (const LoopbackServer::Request& request : operator_inbox.requests())
+    alerts += request.body.find("\"gatilho.breaker_open\"") != std::string::npos ? 1 : 0;
+  EXPECT_EQ(alerts, 1u);
+}
+
+TEST_F(DispatcherTest, FileSinkWritesTheEventAndRecordsThePath) {
+  std::map<std::string, DeliverySink> sinks;
+  DeliverySink sink;
+  sink.kind = DeliverySink::Kind::kFile;
+  sink.file.dir = dir_.Sub("outbox-files");
+  sinks.emplace("acme", sink);
+  MakeSinks(std::move(sinks), {});
+  const uint64_t seq = AddEvent("acme", "R1", "autorizado");
+
+  EXPECT_EQ(Turn(), 0u) << "no HTTP involved";
+  EXPECT_EQ(Event(seq).state, EventState::kDelivered);
+  Result<std::vector<AttemptRecord>> attempts = store_->Attempts(seq);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_EQ(attempts->size(), 1u);
+  const std::string path = (*attempts)[0].sink;
+  EXPECT_EQ(path, dir_.Sub("outbox-files") + "/acme/nfe/R1.1.autorizado.json");
+  std::ifstream file(path, std::ios::binary);
+  std::string contents((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(contents, kPayload);
+}
+
+TEST_F(DispatcherTest, DeliveryCutShortByACrashIsRepeatedWithTheSameWebhookId) {
+  SetAnswer([](const LoopbackServer::Request&) { return LoopbackServer::Reply{.hang = true}; });
+  MakeDispatcher();
+  const uint64_t seq = AddEvent("acme", "R1", "autorizado");
+  ASSERT_TRUE(dispatcher_->Pump().ok());
+  for (int i = 0; i < 50 && server_.requests().empty(); ++i)
+    ASSERT_TRUE(http_->Poll(10, nullptr).ok());
+  ASSERT_EQ(server_.requests().size(), 1u);
+  // The process dies with the request in flight: nothing was recorded for it.
+  http_.reset();
+  dispatcher_.reset();
+  EXPECT_EQ(Event(seq).state, EventState::kPending);
+  EXPECT_EQ(Event(seq).attempts, 0u);
+
+  SetAnswer([](const LoopbackServer::Request&) { return LoopbackServer::Reply{.status = 200}; });
+  Result<std::unique_ptr<HttpClient>> restarted = HttpClient::Create();
+  ASSERT_TRUE(restarted.ok());
+  http_ = std::move(*restarted);
+  MakeDispatcher();
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Event(seq).state, EventState::kDelivered);
+  std::vector<std::string> ids = ReceivedIds();
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], ids[1]);
 }
 
 }  // namespace
