@@ -10,6 +10,8 @@
 #include <system_error>
 #include <thread>
 
+#include "daemon/delivery_sinks.h"
+
 namespace gatilho {
 
 namespace {
@@ -17,20 +19,6 @@ namespace {
 // After a store error the loop waits this long before trying again, so a full disk is not
 // hammered, and an operator has time to read the error line.
 constexpr int64_t kStoreRetryMs = 5'000;
-
-std::map<std::string, WebhookTarget> WebhookTargets(const Config& config) {
-  std::map<std::string, WebhookTarget> targets;
-  for (const auto& [id, company] : config.companies) {
-    WebhookTarget target;
-    target.url = company.webhook.url;
-    target.secrets = company.webhook.secrets;
-    target.authorization = company.webhook.authorization;
-    target.authorization_header = company.webhook.authorization_header;
-    target.timeout_ms = int64_t{config.global.delivery_timeout_seconds} * 1000;
-    targets.emplace(id, std::move(target));
-  }
-  return targets;
-}
 
 }  // namespace
 
@@ -47,17 +35,31 @@ void Daemon::BlockSignals() {
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& store, HttpClient& http,
                                                const Clock& clock, Options options) {
+  OperatorNotifier::Options operator_options;
+  operator_options.url = config.global.operator_url;
+  if (!config.global.operator_secret.empty()) {
+    operator_options.secrets = {config.global.operator_secret};
+  }
+  Result<std::unique_ptr<OperatorNotifier>> operator_notifier =
+      OperatorNotifier::Create(http, clock, operator_options);
+  if (!operator_notifier.ok()) return operator_notifier.status();
+  OperatorNotifier* notify = operator_notifier->get();
+
   Poller::Options poller_options;
   poller_options.max_in_flight = static_cast<size_t>(std::max(1, config.global.poll_concurrency));
   poller_options.budget_share = config.global.budget_share;
   poller_options.budget_floor = config.global.budget_floor;
+  poller_options.on_token_blocked = [notify](const std::string& company, int http_status) {
+    notify->Notify("token_blocked", {{"company", company}, {"http_status", std::to_string(http_status)}});
+  };
   auto poller = std::make_unique<Poller>(store, http, clock, config.companies,
                                          PollPolicy::Defaults(), poller_options);
 
   Dispatcher::Options dispatch_options;
   dispatch_options.retry.horizon_ms = int64_t{config.global.retry_horizon_hours} * 3600 * 1000;
-  Result<std::unique_ptr<Dispatcher>> dispatcher =
-      Dispatcher::Create(store, http, clock, WebhookTargets(config), dispatch_options);
+  dispatch_options.breaker_alert_ms = int64_t{config.global.breaker_alert_minutes} * 60 * 1000;
+  Result<std::unique_ptr<Dispatcher>> dispatcher = Dispatcher::Create(
+      store, http, clock, DeliverySinks(config), dispatch_options, notify);
   if (!dispatcher.ok()) return dispatcher.status();
 
   Result<std::unique_ptr<ChangeNotifier>> notifier = ChangeNotifier::Listen(store.dir());
@@ -72,20 +74,21 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   if (signal_fd < 0) {
     return Status::IoError("signalfd: " + std::system_category().message(errno));
   }
-  return std::unique_ptr<Daemon>(new Daemon(config, store, http, clock, options, std::move(poller),
-                                            std::move(*dispatcher), std::move(*notifier),
-                                            signal_fd));
+  return std::unique_ptr<Daemon>(new Daemon(
+      config, store, http, clock, options, std::move(*operator_notifier), std::move(poller),
+      std::move(*dispatcher), std::move(*notifier), signal_fd));
 }
 
 Daemon::Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock,
-               Options options, std::unique_ptr<Poller> poller,
-               std::unique_ptr<Dispatcher> dispatcher, std::unique_ptr<ChangeNotifier> notifier,
-               int signal_fd)
+               Options options, std::unique_ptr<OperatorNotifier> operator_notifier,
+               std::unique_ptr<Poller> poller, std::unique_ptr<Dispatcher> dispatcher,
+               std::unique_ptr<ChangeNotifier> notifier, int signal_fd)
     : config_(config),
       store_(store),
       http_(http),
       clock_(clock),
       options_(options),
+      operator_notifier_(std::move(operator_notifier)),
       poller_(std::move(poller)),
       dispatcher_(std::move(dispatcher)),
       notifier_(std::move(notifier)),
@@ -106,6 +109,11 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
   if (!s.ok()) return s;
   s = dispatcher_->Pump();
   if (!s.ok()) return s;
+  operator_notifier_->Pump();
+  wake_at = std::min(wake_at, MaybePrune());
+  if (std::optional<int64_t> next_notice = operator_notifier_->NextWakeMs()) {
+    wake_at = std::min(wake_at, *next_notice);
+  }
 
   Result<std::optional<int64_t>> next_poll = poller_->NextWakeMs();
   if (!next_poll.ok()) return next_poll.status();
@@ -114,6 +122,23 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
   if (!next_delivery.ok()) return next_delivery.status();
   if (next_delivery->has_value()) wake_at = std::min(wake_at, **next_delivery);
   return wake_at;
+}
+
+int64_t Daemon::MaybePrune() {
+  int64_t now_mono = clock_.MonotonicMs();
+  int64_t now = clock_.WallMs();
+  if (now_mono < next_prune_mono_ms_) return now + (next_prune_mono_ms_ - now_mono);
+  const int64_t retention_ms = int64_t{config_.global.attempt_retention_days} * 24 * 3600 * 1000;
+  Result<bool> more = dispatcher_->Prune(retention_ms);
+  if (!more.ok()) {
+    spdlog::warn("retention could not prune the store: {}; trying again later",
+                 more.status().ToString());
+  }
+  // A large backlog of old events is removed in slices, a second apart, so that a first run
+  // after an upgrade does not hold the loop for long.
+  int64_t wait = more.ok() && *more ? 1'000 : options_.prune_every_ms;
+  next_prune_mono_ms_ = now_mono + wait;
+  return now + wait;
 }
 
 Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested) {
@@ -139,6 +164,9 @@ Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested) {
   if (fds[1].ready && notifier_->Drain()) {
     spdlog::debug("the store changed; re-reading");
     poller_->ForgetDueBatch();
+    if (Status reloaded = dispatcher_->ReloadEndpoints(); !reloaded.ok()) {
+      spdlog::warn("could not re-read the endpoint records: {}", reloaded.ToString());
+    }
   }
   return Status::Ok();
 }

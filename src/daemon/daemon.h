@@ -24,6 +24,7 @@
 #include "daemon/change_notifier.h"
 #include "daemon/poller.h"
 #include "delivery/dispatcher.h"
+#include "delivery/operator_notifier.h"
 #include "net/http_client.h"
 #include "store/store.h"
 
@@ -36,6 +37,7 @@ class Daemon {
     int64_t once_deadline_ms = 5 * 60 * 1000;
     int64_t drain_ms = 10'000;
     int64_t max_sleep_ms = 60'000;  // re-read the schedule at least this often
+    int64_t prune_every_ms = 10 * 60 * 1000;  // how often retention looks for old events
   };
 
   struct Summary {
@@ -61,8 +63,12 @@ class Daemon {
 
  private:
   Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock, Options options,
-         std::unique_ptr<Poller> poller, std::unique_ptr<Dispatcher> dispatcher,
-         std::unique_ptr<ChangeNotifier> notifier, int signal_fd);
+         std::unique_ptr<OperatorNotifier> operator_notifier, std::unique_ptr<Poller> poller,
+         std::unique_ptr<Dispatcher> dispatcher, std::unique_ptr<ChangeNotifier> notifier,
+         int signal_fd);
+
+  // Runs retention when it is due; returns when it wants to run next.
+  int64_t MaybePrune();
 
   // One pass over the work that is due; returns the wall time to wake at.
   Result<int64_t> Turn(bool start_new_work);
@@ -75,10 +81,13 @@ class Daemon {
   HttpClient& http_;
   const Clock& clock_;
   Options options_;
+  // Before the poller and the dispatcher, which hold pointers to it: destroyed after them.
+  std::unique_ptr<OperatorNotifier> operator_notifier_;
   std::unique_ptr<Poller> poller_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ChangeNotifier> notifier_;
   int signal_fd_;
+  int64_t next_prune_mono_ms_ = 0;
   Summary summary_;
 };
 

@@ -226,6 +226,7 @@ void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
         "the API refused the token of company {} (HTTP {}); its polling is paused for {} min. "
         "Fix token or token_file in {}",
         company.id, response.status, kUnauthorizedPauseMs / 60000, company.source_file);
+    if (options_.on_token_blocked) options_.on_token_blocked(company.id, response.status);
   }
   if (IsFailure(observation.outcome)) {
     ++counters_.failed;

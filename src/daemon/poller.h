@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -53,6 +54,9 @@ class Poller {
     int64_t due_batch_ms = 100;
     Learner::Options learner;
     PressureGauge::Options pressure;
+    // Called, on the loop thread, each time the API refuses a company's token (401/403) and
+    // the company's polling is paused; the daemon tells the operator. May be empty.
+    std::function<void(const std::string& company, int http_status)> on_token_blocked;
   };
 
   struct Counters {
