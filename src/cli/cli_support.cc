@@ -1,5 +1,7 @@
 #include "cli/cli_support.h"
 
+#include <cstdio>
+#include <ctime>
 #include <iostream>
 
 namespace gatilho::cli {
@@ -36,6 +38,67 @@ std::optional<int> ParseCommandLine(const std::vector<std::string>& args, const 
   }
   if (vm->count("arg") != 0) *positional = (*vm)["arg"].as<std::vector<std::string>>();
   return std::nullopt;
+}
+
+std::string FormatTime(int64_t ms) {
+  if (ms == 0) return "-";
+  time_t seconds = static_cast<time_t>(ms / 1000);
+  tm local{};
+  localtime_r(&seconds, &local);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &local);
+  return text;
+}
+
+Result<int64_t> ParseSince(const std::string& text, int64_t now_ms) {
+  const Status wrong = Status::InvalidArgument(
+      "--since '" + text +
+      "' is not a time; give a duration back from now (90s, 30m, 2h, 7d) or a local date and "
+      "time (2026-12-01, 2026-12-01T10:00, 2026-12-01 10:00:00)");
+  if (text.empty()) return wrong;
+  char unit = text.back();
+  if (unit == 's' || unit == 'm' || unit == 'h' || unit == 'd') {
+    std::string digits = text.substr(0, text.size() - 1);
+    if (digits.empty() || digits.size() > 9 ||
+        digits.find_first_not_of("0123456789") != std::string::npos) {
+      return wrong;
+    }
+    int64_t amount = std::stoll(digits);
+    int64_t unit_ms = unit == 's' ? 1000 : unit == 'm' ? 60'000 : unit == 'h' ? 3'600'000
+                                                                              : 86'400'000;
+    return now_ms - amount * unit_ms;
+  }
+  tm local{};
+  int consumed = 0;
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  // sscanf's %n tells how far the date went, so trailing garbage is refused.
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed) != 3) {
+    return wrong;
+  }
+  std::string rest = text.substr(static_cast<size_t>(consumed));
+  if (!rest.empty()) {
+    int time_consumed = 0;
+    char separator = 0;
+    int fields = std::sscanf(rest.c_str(), "%c%2d:%2d%n:%2d%n", &separator, &hour, &minute,
+                             &time_consumed, &second, &time_consumed);
+    if (fields < 3 || (separator != 'T' && separator != ' ') ||
+        static_cast<size_t>(time_consumed) != rest.size()) {
+      return wrong;
+    }
+  }
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
+    return wrong;
+  }
+  local.tm_year = year - 1900;
+  local.tm_mon = month - 1;
+  local.tm_mday = day;
+  local.tm_hour = hour;
+  local.tm_min = minute;
+  local.tm_sec = second;
+  local.tm_isdst = -1;
+  time_t seconds = mktime(&local);
+  if (seconds == static_cast<time_t>(-1)) return wrong;
+  return static_cast<int64_t>(seconds) * 1000;
 }
 
 void PrintError(const std::string& message) {

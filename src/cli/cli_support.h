@@ -36,6 +36,14 @@ std::optional<int> ParseCommandLine(const std::vector<std::string>& args, const 
                                     boost::program_options::variables_map* vm,
                                     std::vector<std::string>* positional);
 
+// `ms` (wall time) as local "YYYY-MM-DD HH:MM:SS", or "-" for 0.
+std::string FormatTime(int64_t ms);
+
+// The wall time `text` names, for --since: a duration back from now_ms ("90s", "30m", "2h",
+// "7d") or a local date and time ("2026-12-01", "2026-12-01T10:00", "2026-12-01 10:00:00").
+// InvalidArgument saying which forms are accepted otherwise.
+Result<int64_t> ParseSince(const std::string& text, int64_t now_ms);
+
 // Prints "gatilho: <message>" to stderr.
 void PrintError(const std::string& message);
 

@@ -20,4 +20,13 @@ int StatusCommand(const std::vector<std::string>& args);
 // gatilho check --config FILE: validates the configuration and prints a summary.
 int CheckCommand(const std::vector<std::string>& args);
 
+// gatilho events --config FILE [--company C] [--state S] [--since T]: events and attempts.
+int EventsCommand(const std::vector<std::string>& args);
+
+// gatilho redeliver --config FILE EVENT-ID... | --dead [--since T]: queues events again.
+int RedeliverCommand(const std::vector<std::string>& args);
+
+// gatilho endpoint --config FILE list | enable URL | disable URL.
+int EndpointCommand(const std::vector<std::string>& args);
+
 }  // namespace gatilho::cli

@@ -19,6 +19,10 @@ commands:
                                              from standard input, one per line)
   status  --config FILE [COMPANY [TYPE REF]] show pending, done and failing documents
   check   --config FILE                      validate the configuration and print a summary
+  events  --config FILE [--state S] ...      list events and their delivery attempts
+  redeliver --config FILE EVENT-ID...|--dead queue events for delivery again
+  endpoint  --config FILE list|enable|disable [URL]
+                                             show, enable or disable delivery endpoints
 
 The default config file is /etc/gatilho/gatilho.conf.
 Run 'gatilho <command> --help' for the options of a command.
@@ -50,6 +54,9 @@ int main(int argc, char** argv) {
   if (command == "watch") return gatilho::cli::WatchCommand(args);
   if (command == "status") return gatilho::cli::StatusCommand(args);
   if (command == "check") return gatilho::cli::CheckCommand(args);
+  if (command == "events") return gatilho::cli::EventsCommand(args);
+  if (command == "redeliver") return gatilho::cli::RedeliverCommand(args);
+  if (command == "endpoint") return gatilho::cli::EndpointCommand(args);
   gatilho::cli::PrintError("unknown command '" + command + "'");
   std::cerr << kUsage;
   return gatilho::cli::kExitUsage;

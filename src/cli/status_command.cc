@@ -17,16 +17,6 @@ namespace {
 // Listing more watches than this is a job for `--json` and a script, not for a terminal.
 constexpr size_t kMaxListed = 1000;
 
-std::string FormatTime(int64_t ms) {
-  if (ms == 0) return "-";
-  time_t seconds = static_cast<time_t>(ms / 1000);
-  tm local{};
-  localtime_r(&seconds, &local);
-  char text[32];
-  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &local);
-  return text;
-}
-
 std::string FormatAgo(int64_t ms, int64_t now) {
   if (ms == 0) return "-";
   int64_t delta = (ms - now) / 1000;

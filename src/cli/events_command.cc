@@ -1,0 +1,122 @@
+// gatilho events: what happened to the outbox's events, with every attempt.
+#include <iostream>
+#include <limits>
+
+#include "cli/cli_support.h"
+#include "cli/commands.h"
+#include "core/clock.h"
+
+namespace gatilho::cli {
+
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr char kStates[] = "pending, delivered, dead or superseded";
+
+// One attempt as a line: when, what came back, how long it took, where it went.
+void PrintAttempt(const AttemptRecord& attempt) {
+  std::string answer =
+      attempt.http_status != 0 ? std::to_string(attempt.http_status) : "error: " + attempt.error;
+  std::cout << "    #" << attempt.number << "  " << FormatTime(attempt.time_ms) << "  " << answer
+            << "  " << attempt.duration_ms << " ms  " << attempt.sink;
+  if (!attempt.response_excerpt.empty()) std::cout << "  \"" << attempt.response_excerpt << "\"";
+  std::cout << "\n";
+}
+
+}  // namespace
+
+int EventsCommand(const std::vector<std::string>& args) {
+  const std::string usage =
+      "usage: gatilho events --config FILE [--company C] [--state S] [--since T] [--limit N]\n"
+      "  S is pending, failed (pending after a failed attempt), dead, delivered or superseded;\n"
+      "  T is a duration back from now (30m, 2h, 7d) or a local date and time (2026-12-01T10:00)";
+  po::variables_map vm;
+  std::vector<std::string> positional;
+  po::options_description options("options");
+  options.add_options()                                                     //
+      ("company", po::value<std::string>(), "only this company's events")  //
+      ("state", po::value<std::string>(), "only events in this state")     //
+      ("since", po::value<std::string>(), "only events created since T")   //
+      ("limit", po::value<size_t>()->default_value(50), "list at most N events");
+  if (auto exit_code = ParseCommandLine(args, usage, options, &vm, &positional)) {
+    return *exit_code;
+  }
+  if (!positional.empty()) {
+    PrintError("events takes no arguments besides its options, got '" + positional[0] + "'\n" +
+               usage);
+    return kExitUsage;
+  }
+  int64_t now = SystemClock::Instance().WallMs();
+  EventQuery query;
+  query.limit = vm["limit"].as<size_t>();
+  bool only_failed = false;
+  if (vm.count("state") != 0) {
+    std::string name = vm["state"].as<std::string>();
+    only_failed = name == "failed";
+    std::optional<EventState> state = only_failed ? EventState::kPending : ParseEventState(name);
+    if (!state) {
+      PrintError("--state '" + name + "' is not a state; use failed or " + kStates);
+      return kExitUsage;
+    }
+    query.state = state;
+  }
+  if (vm.count("since") != 0) {
+    Result<int64_t> since = ParseSince(vm["since"].as<std::string>(), now);
+    if (!since.ok()) {
+      PrintError(since.status().message());
+      return kExitUsage;
+    }
+    query.since_ms = *since;
+  }
+  int exit_code = kExitOk;
+  std::optional<Config> config = LoadConfigOrReport(vm["config"].as<std::string>(), &exit_code);
+  if (!config) return exit_code;
+  if (vm.count("company") != 0) {
+    query.company = vm["company"].as<std::string>();
+    if (config->Find(query.company) == nullptr) {
+      PrintError("unknown company '" + query.company + "': no " + query.company + ".conf in " +
+                 config->global.companies_dir);
+      return kExitUsage;
+    }
+  }
+  std::unique_ptr<Store> store = OpenStoreOrReport(config->global);
+  if (!store) return kExitFailure;
+
+  // "failed" is pending with at least one attempt; it is filtered here, so ask for more.
+  if (only_failed) query.limit = std::numeric_limits<size_t>::max();
+  Result<std::vector<EventRecord>> events = store->ListEvents(query);
+  if (!events.ok()) {
+    PrintError("could not read the outbox: " + events.status().ToString());
+    return kExitFailure;
+  }
+  size_t shown = 0;
+  const size_t limit = vm["limit"].as<size_t>();
+  for (const EventRecord& event : *events) {
+    if (only_failed && event.attempts == 0) continue;
+    if (shown++ == limit) break;
+    std::cout << event.id << "  " << event.key.ToString() << "  " << event.type << "  "
+              << EventStateName(event.state) << "  created " << FormatTime(event.created_ms);
+    if (event.state == EventState::kPending) {
+      std::cout << "  next attempt " << FormatTime(event.next_attempt_ms);
+    } else {
+      std::cout << "  finished " << FormatTime(event.finished_ms);
+    }
+    std::cout << "  attempts " << event.attempts << "\n";
+    Result<std::vector<AttemptRecord>> attempts = store->Attempts(event.seq);
+    if (!attempts.ok()) {
+      PrintError("could not read the attempts of " + event.id + ": " +
+                 attempts.status().ToString());
+      return kExitFailure;
+    }
+    if (!attempts->empty() && attempts->front().number > 1) {
+      std::cout << "    (" << attempts->front().number - 1 << " older attempts expired)\n";
+    }
+    for (const AttemptRecord& attempt : *attempts)
+      PrintAttempt(attempt);
+  }
+  if (shown == 0) std::cout << "no events match\n";
+  return kExitOk;
+}
+
+}  // namespace gatilho::cli
