@@ -76,13 +76,14 @@ constexpr char kPayload[] =
 
 // The request gatilho would send for `event`, signed with `secrets`, at wall time `now_ms`.
 HttpRequest Deliver(const EventRecord& event, const std::vector<std::string>& secrets,
-                    int64_t now_ms) {
+                    int64_t now_ms, PayloadFormat payload = PayloadFormat::kRaw) {
   Result<Signer> signer = Signer::Create(secrets);
   EXPECT_TRUE(signer.ok()) << signer.status().ToString();
   if (!signer.ok()) return {};
   WebhookTarget target;
   target.url = "http://127.0.0.1:9/hook";
   target.secrets = secrets;
+  target.payload = payload;
   return BuildWebhookRequest(event, target, &*signer, now_ms);
 }
 
@@ -266,6 +267,15 @@ TEST(StandardWebhooksInterop, SignedWithTheNewSecretOnlyIsRefusedByTheOld) {
       FromRequest("new-only-by-new", request, kNewSecret, true),
       FromRequest("new-only-by-old", request, kOldSecret, false, "No matching signature found"),
   }));
+}
+
+TEST(StandardWebhooksInterop, EnvelopePayloadVerifiesWithRotatedSecrets) {
+  const HttpRequest request = Deliver(SampleEvent(kPayload), {kOldSecret, kNewSecret}, NowWallMs(),
+                                      PayloadFormat::kEnvelope);
+  ASSERT_EQ(request.body.rfind("{\"type\":\"", 0), 0u) << request.body;
+
+  EXPECT_TRUE(VerifierPasses({FromRequest("envelope-old-secret", request, kOldSecret, true),
+                              FromRequest("envelope-new-secret", request, kNewSecret, true)}));
 }
 
 TEST(StandardWebhooksInterop, TamperedBodyIsRefused) {
