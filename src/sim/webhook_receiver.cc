@@ -114,6 +114,7 @@ void WebhookReceiver::Report(const HttpRequest& request, bool signature_ok, int 
       const json::object line{{"received_ms", now_ms},
                               {"webhook_id", id},
                               {"timestamp", request.Header("webhook-timestamp")},
+                              {"signature", request.Header("webhook-signature")},
                               {"event", request.Header("x-gatilho-event")},
                               {"company", request.Header("x-gatilho-company")},
                               {"document", request.Header("x-gatilho-document")},

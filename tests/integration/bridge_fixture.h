@@ -47,6 +47,8 @@ struct Delivery {
   std::string document;  // "type/ref"
   bool signature_ok = false;
   std::string body;
+  std::string timestamp;  // the webhook-timestamp header
+  std::string signature;  // the webhook-signature header
 };
 
 // What the simulator says about one document.
@@ -213,7 +215,7 @@ class BridgeFixture : public ::testing::Test {
       };
       out.push_back(Delivery{text("webhook_id"), text("event"), text("company"), text("document"),
                              d.contains("signature_ok") && d.at("signature_ok").as_bool(),
-                             text("body")});
+                             text("body"), text("timestamp"), text("signature")});
     }
     return out;
   }

@@ -1,5 +1,6 @@
 // Delivery as an operator meets it, black-box: the file sink, `gatilho events`, `gatilho
 // redeliver` and `gatilho endpoint`, with the real daemon, simulator and receiver.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -145,6 +146,59 @@ TEST_F(DeliveryTest, DisabledEndpointHoldsEventsUntilItIsEnabled) {
   ASSERT_EQ(Cli({"endpoint", "enable", acme_url}).exit_code, 0);
   std::vector<Delivery> all = WaitForEvents(ExpectedEvents({kAcme, kBeta}), 60);
   ExpectEveryEventOnceWithStableIds(ExpectedEvents({kAcme, kBeta}), all);
+}
+
+TEST_F(DeliveryTest, DaemonSignaturesVerifyWithTheReferenceLibraryDuringARotation) {
+  // A second secret, as during a rotation: the ERP may hold either.
+  const std::string kNextSecret = "whsec_bmV4dC1zZWNyZXQtZm9yLXRoZS1yb3RhdGlvbg==";
+  StartApi(kFastApi);
+  StartReceiver();
+  WriteConfig({kAcme});
+  dir_.WriteFile("companies/acme.conf", "cnpj = " + kAcme.cnpj + "\ntoken = " + kAcme.token +
+                                            "\nbase_url = " + api_url_ + "\n\n[webhook]\nurl = " +
+                                            receiver_url_ + "/erp/acme\nsecret = " +
+                                            kWebhookSecret + "\nsecret = " + kNextSecret +
+                                            "\npayload = envelope\n");
+  StartDaemon();
+  for (int i = 0; i < 4; ++i)
+    Submit(kAcme, "nfe", "SIG" + std::to_string(i));
+  Watch(kAcme, "nfe", {"SIG0", "SIG1", "SIG2", "SIG3"});
+  WaitForSimulatorToFinish(60);
+  std::vector<Delivery> deliveries = WaitForEvents(ExpectedEvents({kAcme}), 60);
+  ASSERT_EQ(deliveries.size(), 4u);
+
+  // Every delivery as the daemon sent it, checked with each secret alone; one tampered copy.
+  boost::json::array cases;
+  auto add = [&](const std::string& name, const Delivery& d, const std::string& secret,
+                 const std::string& body, bool valid) {
+    cases.push_back(boost::json::object{{"name", name},
+                                        {"secret", secret},
+                                        {"id", d.webhook_id},
+                                        {"timestamp", d.timestamp},
+                                        {"signature", d.signature},
+                                        {"body", body},
+                                        {"expect", valid ? "valid" : "invalid"}});
+  };
+  for (size_t i = 0; i < deliveries.size(); ++i) {
+    const Delivery& d = deliveries[i];
+    ASSERT_NE(d.signature.find(' '), std::string::npos) << "one signature per secret";
+    add("old-" + std::to_string(i), d, kWebhookSecret, d.body, true);
+    add("new-" + std::to_string(i), d, kNextSecret, d.body, true);
+  }
+  std::string tampered = deliveries[0].body;
+  tampered.replace(tampered.find("autorizado"), 10, "cancelado!");
+  add("tampered", deliveries[0], kNextSecret, tampered, false);
+  dir_.WriteFile("cases.json", boost::json::serialize(cases));
+
+  std::unique_ptr<Subprocess> node = Subprocess::Start(
+      "/usr/bin/env", {"node", std::string(GATILHO_INTEROP_DIR) + "/verify.mjs", dir_.Sub("cases.json")});
+  ASSERT_NE(node, nullptr);
+  std::string out;
+  while (std::optional<std::string> line = node->ReadLine(30'000))
+    out += *line + "\n";
+  EXPECT_EQ(node->Wait(), 0) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), static_cast<long>(cases.size())) << out;
+  EXPECT_EQ(out.find("FAIL"), std::string::npos) << out;
 }
 
 TEST_F(DeliveryTest, OperatorCommandsRefuseBadInputWithStatus2AndChangeNothing) {
