@@ -86,9 +86,9 @@ void CircuitBreaker::OnResult(int64_t now_ms, bool success) {
       if (success) {
         if (++probe_successes_ >= options_.successes_to_close) Close();
       } else {
-        period_ms_ = period_ms_ > options_.max_open_ms / 2 ? options_.max_open_ms
-                                                           : std::min(period_ms_ * 2,
-                                                                      options_.max_open_ms);
+        period_ms_ = period_ms_ > options_.max_open_ms / 2
+                         ? options_.max_open_ms
+                         : std::min(period_ms_ * 2, options_.max_open_ms);
         Open(now_ms);
       }
       return;
@@ -146,8 +146,7 @@ void CircuitBreaker::Open(int64_t now_ms) {
   open_until_ms_ = SaturatingAdd(now_ms, period_ms_);
   probe_in_flight_ = false;
   probe_successes_ = 0;
-  consecutive_ = 0;
-  ClearWindow();
+  consecutive_ = 0;  // the window is left as it is: unused until Close() clears it
   if (!trouble_since_ms_.has_value()) trouble_since_ms_ = now_ms;
 }
 
@@ -161,6 +160,8 @@ void CircuitBreaker::Close() {
   trouble_since_ms_.reset();
 }
 
-void CircuitBreaker::ClearWindow() { ring_.fill(Bucket{}); }
+void CircuitBreaker::ClearWindow() {
+  ring_.fill(Bucket{});
+}
 
 }  // namespace gatilho

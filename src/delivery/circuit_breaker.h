@@ -3,7 +3,8 @@
 //
 //   closed    every call may start. Each result is recorded in a sliding window; the breaker
 //             opens when the window holds at least min_calls results of which at least
-//             failure_ratio failed, or after consecutive_failures failures in a row.
+//             failure_ratio failed, or after consecutive_failures failures in a row. Both are
+//             judged after every result, so a success that completes min_calls can open it.
 //   open      no call may start until the open period (open_ms at first) has passed.
 //   half-open one probe at a time may start. A failed probe reopens it for twice the previous
 //             period (at most max_open_ms); successes_to_close successful probes in a row close

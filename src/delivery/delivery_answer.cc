@@ -12,14 +12,24 @@ constexpr int64_t kMsPerDay = 86'400'000;
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
 constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-char Lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+bool IsBlank(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsAlpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+char Lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && IsBlank(s.front())) s.remove_prefix(1);
-  while (!s.empty() && IsBlank(s.back())) s.remove_suffix(1);
+  while (!s.empty() && IsBlank(s.front()))
+    s.remove_prefix(1);
+  while (!s.empty() && IsBlank(s.back()))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -52,7 +62,7 @@ int64_t FloorDiv(int64_t a, int64_t b) {
 int64_t DaysFromCivil(int64_t y, int m, int d) {
   y -= m <= 2 ? 1 : 0;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;                                   // [0, 399]
+  const int64_t yoe = y - era * 400;                                    // [0, 399]
   const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;  // [0, 365]
   const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;            // [0, 146096]
   return era * 146097 + doe - 719468;
@@ -71,7 +81,9 @@ int64_t YearFromDays(int64_t z) {
   return yoe + era * 400 + (m <= 2 ? 1 : 0);
 }
 
-bool IsLeapYear(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+bool IsLeapYear(int64_t y) {
+  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 int DaysInMonth(int64_t y, int m) {
   static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -95,13 +107,15 @@ class DateReader {
   // One or more spaces, where the grammar has one SP.
   bool Spaces() {
     if (Peek() != ' ') return false;
-    while (Peek() == ' ') ++pos_;
+    while (Peek() == ' ')
+      ++pos_;
     return true;
   }
 
   std::string_view Letters() {
     size_t start = pos_;
-    while (IsAlpha(Peek())) ++pos_;
+    while (IsAlpha(Peek()))
+      ++pos_;
     return text_.substr(start, pos_ - start);
   }
 
@@ -190,8 +204,7 @@ std::optional<int64_t> ParseHttpDate(std::string_view text, int64_t now_ms) {
     int y = 0;
     if (in.Expect('-')) {
       size_t digits = 0;
-      if (!in.Month(&month) || !in.Expect('-') || !in.Number(2, 4, &y, &digits) ||
-          digits == 3) {
+      if (!in.Month(&month) || !in.Expect('-') || !in.Number(2, 4, &y, &digits) || digits == 3) {
         return std::nullopt;
       }
       year = digits == 2 ? ExpandTwoDigitYear(y, now_ms) : y;
@@ -208,8 +221,7 @@ std::optional<int64_t> ParseHttpDate(std::string_view text, int64_t now_ms) {
     // asctime "Sun Nov  6 08:49:37 1994".
     int y = 0;
     if (!in.Spaces() || !in.Month(&month) || !in.Spaces() || !in.Number(1, 2, &day) ||
-        !in.Spaces() || !in.TimeOfDay(&seconds_of_day) || !in.Spaces() ||
-        !in.Number(4, 4, &y)) {
+        !in.Spaces() || !in.TimeOfDay(&seconds_of_day) || !in.Spaces() || !in.Number(4, 4, &y)) {
       return std::nullopt;
     }
     year = y;

@@ -30,8 +30,8 @@ struct DeliveryAnswer {
 std::string_view KindName(DeliveryAnswer::Kind kind);
 
 struct RetryAfterBounds {
-  int64_t min_ms = 1'000;      // a throttled endpoint is never retried sooner than this...
-  int64_t max_ms = 3'600'000;  // ...nor paused longer than this, whatever it asked
+  int64_t min_ms = 1'000;       // a throttled endpoint is never retried sooner than this...
+  int64_t max_ms = 3'600'000;   // ...nor paused longer than this, whatever it asked
   int64_t default_ms = 30'000;  // the wait when Retry-After is absent or unreadable
 };
 

@@ -8,17 +8,21 @@ namespace gatilho {
 namespace {
 
 constexpr int64_t kUnitsPerToken = 1'000'000'000;
+// One token per second is 1e9 units per 1000 ms.
+constexpr double kUnitsPerMsPerRate = 1e6;
 constexpr double kMaxRatePerSecond = 1e12;  // 1e18 units per ms
 constexpr double kMaxBurst = 1e9;           // 1e18 units
 
-int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }  // a >= 0, b > 0
+// a >= 0, b > 0.
+int64_t CeilDiv(int64_t a, int64_t b) {
+  return a / b + (a % b != 0 ? 1 : 0);
+}
 
 }  // namespace
 
 TokenBucket::TokenBucket(double rate_per_second, double burst) {
   if (rate_per_second > 0) {  // false for NaN
-    // Tokens per second * 1e9 units per token / 1000 ms per second = units per ms.
-    double rate = std::min(rate_per_second, kMaxRatePerSecond) * (kUnitsPerToken / 1000);
+    double rate = std::min(rate_per_second, kMaxRatePerSecond) * kUnitsPerMsPerRate;
     rate_ = std::max<int64_t>(std::llround(rate), 1);
   }
   double tokens = burst >= 1 ? std::min(burst, kMaxBurst) : 1.0;  // NaN fails burst >= 1
@@ -67,8 +71,11 @@ int64_t TokenBucket::NextTokenMs(int64_t now_ms) const {
   if (unlimited()) return now_ms;
   Refill(now_ms);
   if (tokens_ >= kUnitsPerToken) return now_ms;
-  // At most 1e9 ms (a rate of one millionth of a token per second): no overflow for sane now_ms.
-  return now_ms + CeilDiv(kUnitsPerToken - tokens_, rate_);
+  // At most 1e9 ms (a rate of one millionth of a token per second).
+  int64_t wait_ms = CeilDiv(kUnitsPerToken - tokens_, rate_);
+  int64_t next_ms = 0;
+  return __builtin_add_overflow(now_ms, wait_ms, &next_ms) ? std::numeric_limits<int64_t>::max()
+                                                           : next_ms;
 }
 
 double TokenBucket::Available(int64_t now_ms) const {

@@ -50,9 +50,9 @@ class TokenBucket {
   // Brings tokens_ up to now_ms (or re-anchors on a step back). Logically const.
   void Refill(int64_t now_ms) const;
 
-  int64_t rate_ = 0;      // units per millisecond == millionths of a token per second; 0 = unlimited
-  int64_t capacity_ = 0;  // burst, in units
-  int64_t limit_ = 0;     // what the bucket holds at most: capacity_ + < 1 ms of refill
+  int64_t rate_ = 0;  // units per millisecond == millionths of a token per second; 0 = unlimited
+  int64_t capacity_ = 0;        // burst, in units
+  int64_t limit_ = 0;           // what the bucket holds at most: capacity_ + < 1 ms of refill
   mutable int64_t tokens_ = 0;  // in units (1e-9 token), as of last_ms_
   mutable int64_t last_ms_ = 0;
   mutable bool anchored_ = false;  // false until the first reading; the bucket is full then

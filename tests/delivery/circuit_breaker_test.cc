@@ -65,7 +65,8 @@ void Call(CircuitBreaker& breaker, int64_t t, bool success) {
 
 // Opens a default breaker at `t` with five failures in a row.
 void OpenIt(CircuitBreaker& breaker, int64_t t) {
-  for (int i = 0; i < 5; ++i) Call(breaker, t, false);
+  for (int i = 0; i < 5; ++i)
+    Call(breaker, t, false);
   ASSERT_EQ(breaker.state(t), State::kOpen);
 }
 
@@ -75,14 +76,16 @@ TEST(CircuitBreaker, StartsClosed) {
   EXPECT_EQ(breaker.NextStartMs(kStart), kStart);
   EXPECT_EQ(breaker.trouble_since_ms(), std::nullopt);
   EXPECT_EQ(breaker.open_period_ms(), 30 * kSecond);
-  for (int i = 0; i < 100; ++i) EXPECT_TRUE(breaker.TryStart(kStart));  // no limit when closed
+  for (int i = 0; i < 100; ++i)
+    EXPECT_TRUE(breaker.TryStart(kStart));  // no limit when closed
   EXPECT_EQ(breaker.in_flight(), 100u);
   EXPECT_EQ(breaker.state(kStart), State::kClosed);
 }
 
 TEST(CircuitBreaker, SuccessesKeepItClosed) {
   CircuitBreaker breaker;
-  for (int64_t t = kStart; t < kStart + kHour; t += 100) Call(breaker, t, true);
+  for (int64_t t = kStart; t < kStart + kHour; t += 100)
+    Call(breaker, t, true);
   EXPECT_EQ(breaker.state(kStart + kHour), State::kClosed);
   EXPECT_EQ(breaker.in_flight(), 0u);
 }
@@ -91,7 +94,8 @@ TEST(CircuitBreaker, OpensAtTheFailureRatio) {
   CircuitBreaker breaker(RatioOnly());  // min_calls 10, ratio 0.5
   int64_t t = kStart;
   // S F S F S F S F S: 9 results, 4 failures.
-  for (int i = 0; i < 9; ++i) Call(breaker, t += kSecond, i % 2 == 0);
+  for (int i = 0; i < 9; ++i)
+    Call(breaker, t += kSecond, i % 2 == 0);
   ASSERT_EQ(breaker.window(t).failures, 4u);
   EXPECT_EQ(breaker.state(t), State::kClosed);
   // A tenth result, a failure: 10 results, 5 failures = 0.5, at the ratio.
@@ -121,7 +125,8 @@ TEST(CircuitBreaker, RatioIsJudgedAfterEveryResult) {
   // but 5 of 10 have failed: the window is now large enough, and it opens.
   CircuitBreaker breaker(RatioOnly());
   int64_t t = kStart;
-  for (int i = 0; i < 9; ++i) Call(breaker, t += kSecond, i % 2 == 1);
+  for (int i = 0; i < 9; ++i)
+    Call(breaker, t += kSecond, i % 2 == 1);
   ASSERT_EQ(breaker.window(t).failures, 5u);
   EXPECT_EQ(breaker.state(t), State::kClosed);
   Call(breaker, t += kSecond, true);
@@ -136,7 +141,8 @@ TEST(CircuitBreaker, RatioComparisonIsExact) {
   options.failure_ratio = 0.1;
   CircuitBreaker breaker(options);
   int64_t t = kStart;
-  for (int i = 0; i < 27; ++i) Call(breaker, t += 100, true);
+  for (int i = 0; i < 27; ++i)
+    Call(breaker, t += 100, true);
   Call(breaker, t += 100, false);
   Call(breaker, t += 100, false);
   ASSERT_EQ(breaker.state(t), State::kClosed);
@@ -166,7 +172,8 @@ TEST(CircuitBreaker, NoFailureNeverOpensEvenAtRatioZero) {
   options.failure_ratio = 0;
   options.min_calls = 1;
   CircuitBreaker breaker(options);
-  for (int i = 0; i < 100; ++i) Call(breaker, kStart + i, true);
+  for (int i = 0; i < 100; ++i)
+    Call(breaker, kStart + i, true);
   EXPECT_EQ(breaker.state(kStart + 100), State::kClosed);
   Call(breaker, kStart + 100, false);
   EXPECT_EQ(breaker.state(kStart + 100), State::kOpen);
@@ -176,18 +183,21 @@ TEST(CircuitBreaker, RatioAboveOneNeverOpensByRatio) {
   Options options = RatioOnly();
   options.failure_ratio = 1.5;
   CircuitBreaker breaker(options);
-  for (int i = 0; i < 1000; ++i) Call(breaker, kStart + i, false);
+  for (int i = 0; i < 1000; ++i)
+    Call(breaker, kStart + i, false);
   EXPECT_EQ(breaker.state(kStart + 1000), State::kClosed);
 }
 
 TEST(CircuitBreaker, ConsecutiveFailuresOpenIt) {
   CircuitBreaker breaker(ConsecutiveOnly(5));
   int64_t t = kStart;
-  for (int i = 0; i < 4; ++i) Call(breaker, t += kSecond, false);
+  for (int i = 0; i < 4; ++i)
+    Call(breaker, t += kSecond, false);
   EXPECT_EQ(breaker.consecutive_failures(), 4u);
   Call(breaker, t += kSecond, true);  // breaks the run
   EXPECT_EQ(breaker.consecutive_failures(), 0u);
-  for (int i = 0; i < 4; ++i) Call(breaker, t += kSecond, false);
+  for (int i = 0; i < 4; ++i)
+    Call(breaker, t += kSecond, false);
   EXPECT_EQ(breaker.state(t), State::kClosed);
   Call(breaker, t += kSecond, false);
   EXPECT_EQ(breaker.state(t), State::kOpen);
@@ -209,12 +219,14 @@ TEST(CircuitBreaker, ConsecutiveRuleIgnoresTheWindow) {
 
 TEST(CircuitBreaker, DefaultsUseBothRules) {
   CircuitBreaker consecutive;
-  for (int i = 0; i < 5; ++i) Call(consecutive, kStart + i, false);
+  for (int i = 0; i < 5; ++i)
+    Call(consecutive, kStart + i, false);
   EXPECT_EQ(consecutive.state(kStart + 5), State::kOpen);
 
   CircuitBreaker ratio;
   int64_t t = kStart;
-  for (int i = 0; i < 9; ++i) Call(ratio, t += 100, i % 4 == 0);  // S F F F S F F F S
+  for (int i = 0; i < 9; ++i)
+    Call(ratio, t += 100, i % 4 == 0);  // S F F F S F F F S
   EXPECT_EQ(ratio.state(t), State::kClosed);
   Call(ratio, t += 100, false);  // 7 of 10, never 5 in a row
   EXPECT_EQ(ratio.state(t), State::kOpen);
@@ -223,7 +235,8 @@ TEST(CircuitBreaker, DefaultsUseBothRules) {
 TEST(CircuitBreaker, ConsecutiveRuleZeroIsOff) {
   Options options = ConsecutiveOnly(0);
   CircuitBreaker breaker(options);
-  for (int i = 0; i < 10'000; ++i) Call(breaker, kStart + i, false);
+  for (int i = 0; i < 10'000; ++i)
+    Call(breaker, kStart + i, false);
   EXPECT_EQ(breaker.state(kStart + 10'000), State::kClosed);
 }
 
@@ -298,14 +311,16 @@ TEST(CircuitBreaker, ClosingStartsAFreshWindow) {
   // The failures that opened it do not count against it once closed.
   CircuitBreaker breaker(RatioOnly());
   int64_t t = kStart;
-  for (int i = 0; i < 10; ++i) Call(breaker, t += 100, false);
+  for (int i = 0; i < 10; ++i)
+    Call(breaker, t += 100, false);
   ASSERT_EQ(breaker.state(t), State::kOpen);
   t += 30 * kSecond;
   Call(breaker, t, true);
   Call(breaker, t, true);
   ASSERT_EQ(breaker.state(t), State::kClosed);
   EXPECT_EQ(breaker.window(t).calls, 0u);
-  for (int i = 0; i < 9; ++i) Call(breaker, t += 100, false);
+  for (int i = 0; i < 9; ++i)
+    Call(breaker, t += 100, false);
   EXPECT_EQ(breaker.state(t), State::kClosed);  // 9 results: too few again
 }
 
@@ -324,7 +339,8 @@ TEST(CircuitBreaker, FailedProbeReopensWithADoubledPeriodUpToTheCap) {
     ASSERT_EQ(breaker.state(t), State::kOpen);
   }
   std::vector<int64_t> expected = {30, 60, 120, 240, 480, 600, 600, 600};
-  for (int64_t& p : expected) p *= kSecond;
+  for (int64_t& p : expected)
+    p *= kSecond;
   EXPECT_EQ(periods, expected);
   EXPECT_EQ(breaker.trouble_since_ms(), kStart);
 }
@@ -364,7 +380,8 @@ TEST(CircuitBreaker, ZeroOpenPeriodGoesStraightToHalfOpen) {
   options.open_ms = 0;
   options.max_open_ms = 0;
   CircuitBreaker breaker(options);
-  for (int i = 0; i < 5; ++i) Call(breaker, kStart, false);
+  for (int i = 0; i < 5; ++i)
+    Call(breaker, kStart, false);
   EXPECT_EQ(breaker.state(kStart), State::kHalfOpen);
   EXPECT_EQ(breaker.trouble_since_ms(), kStart);
   EXPECT_EQ(breaker.NextStartMs(kStart), kStart);
@@ -419,7 +436,8 @@ TEST(CircuitBreaker, TroubleSinceSpansTheWholeEpisode) {
 TEST(CircuitBreaker, ResultsOfCallsStartedBeforeItOpenedAreIgnored) {
   CircuitBreaker breaker;
   // Three slow calls start, then five quick ones fail and open it.
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(breaker.TryStart(kStart));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(breaker.TryStart(kStart));
   OpenIt(breaker, kStart + kSecond);
   EXPECT_EQ(breaker.in_flight(), 3u);
 
@@ -439,7 +457,8 @@ TEST(CircuitBreaker, ResultsOfCallsStartedBeforeItOpenedAreIgnored) {
 TEST(CircuitBreaker, TheProbeWaitsForCallsStartedBeforeItOpened) {
   // A result seen in half-open must be the probe's: while an older call is still out, no probe.
   CircuitBreaker breaker;
-  for (int i = 0; i < 2; ++i) ASSERT_TRUE(breaker.TryStart(kStart));
+  for (int i = 0; i < 2; ++i)
+    ASSERT_TRUE(breaker.TryStart(kStart));
   OpenIt(breaker, kStart);
   // Open, with calls out: no time alone unblocks it.
   EXPECT_EQ(breaker.NextStartMs(kStart + kSecond), std::nullopt);
@@ -510,7 +529,8 @@ TEST(CircuitBreaker, UnmatchedResultsDoNotUnderflow) {
 
 TEST(CircuitBreaker, WindowForgetsOldFailures) {
   CircuitBreaker breaker(RatioOnly());
-  for (int i = 0; i < 9; ++i) Call(breaker, kStart, false);
+  for (int i = 0; i < 9; ++i)
+    Call(breaker, kStart, false);
   EXPECT_EQ(breaker.window(kStart + 59'999).calls, 9u);
   EXPECT_EQ(breaker.window(kStart + 60'000).calls, 0u);  // per-second buckets, 60 of them
 
@@ -574,15 +594,17 @@ TEST(CircuitBreaker, OtherWindowLengths) {
   Options options = RatioOnly();
   options.window_ms = 10 * kSecond;
   CircuitBreaker breaker(options);
+  constexpr int64_t kBucketMs = 167;
   const int64_t t = kStart + 1234;
   Call(breaker, t, true);
-  EXPECT_EQ(breaker.window(t + 10 * kSecond - 2 * 167).calls, 1u);
+  EXPECT_EQ(breaker.window(t + 10 * kSecond - 2 * kBucketMs).calls, 1u);
   EXPECT_EQ(breaker.window(t + 10 * kSecond).calls, 0u);
 
   // 1 h: 60 buckets of a minute.
   options.window_ms = kHour;
   CircuitBreaker hourly(options);
-  for (int i = 0; i < 9; ++i) Call(hourly, kStart + i * 5 * kMinute, false);
+  for (int i = 0; i < 9; ++i)
+    Call(hourly, kStart + i * (5 * kMinute), false);
   Call(hourly, kStart + 50 * kMinute, false);
   EXPECT_EQ(hourly.state(kStart + 50 * kMinute), State::kOpen);  // 10 in the last hour
 
@@ -604,7 +626,8 @@ TEST(CircuitBreaker, WindowIsBoundedWhateverTheTraffic) {
   Options options = RatioOnly();
   options.failure_ratio = 2;
   CircuitBreaker breaker(options);
-  for (int i = 0; i < 1'000'000; ++i) Call(breaker, kStart + i / 20'000, i % 2 == 0);
+  for (int i = 0; i < 1'000'000; ++i)
+    Call(breaker, kStart + i / 20'000, i % 2 == 0);
   EXPECT_EQ(breaker.window(kStart + 49).calls, 1'000'000u);
   EXPECT_EQ(breaker.window(kStart + 49).failures, 500'000u);
   static_assert(sizeof(CircuitBreaker) < 2048, "the window is a fixed ring");
@@ -627,7 +650,8 @@ TEST(CircuitBreaker, ClockSteppingBackEndsTheOpenPeriod) {
 
 TEST(CircuitBreaker, ClockSteppingBackDoesNotCountFutureBuckets) {
   CircuitBreaker breaker(RatioOnly());
-  for (int i = 0; i < 9; ++i) Call(breaker, kStart + 30 * kSecond, false);
+  for (int i = 0; i < 9; ++i)
+    Call(breaker, kStart + 30 * kSecond, false);
   // Back 30 s: those results are "in the future" and not counted; new ones are judged alone.
   EXPECT_EQ(breaker.window(kStart).calls, 0u);
   Call(breaker, kStart, false);

@@ -77,12 +77,11 @@ TEST(ParseRetryAfter, DeltaSecondsDoNotDependOnNow) {
 }
 
 TEST(ParseRetryAfter, BlanksAroundTheValueAreIgnored) {
-  for (const char* value : {" 120", "120 ", "  120  ", "\t120", "120\t", "120\r\n", " \t120\r\n",
-                            "\r\n 120 \t"}) {
+  for (const char* value :
+       {" 120", "120 ", "  120  ", "\t120", "120\t", "120\r\n", " \t120\r\n", "\r\n 120 \t"}) {
     EXPECT_EQ(ParseRetryAfter(value, kNow), 120 * kSecond) << '"' << value << '"';
   }
-  EXPECT_EQ(ParseRetryAfter("  Sun, 06 Nov 1994 08:49:37 GMT\r\n", kRfcDateMs - kMinute),
-            kMinute);
+  EXPECT_EQ(ParseRetryAfter("  Sun, 06 Nov 1994 08:49:37 GMT\r\n", kRfcDateMs - kMinute), kMinute);
 }
 
 TEST(ParseRetryAfter, BlanksInsideANumberAreGarbage) {
@@ -92,15 +91,39 @@ TEST(ParseRetryAfter, BlanksInsideANumberAreGarbage) {
 }
 
 TEST(ParseRetryAfter, GarbageIsUnreadable) {
-  for (const char* value :
-       {"", " ", "\t\r\n", "-1", "-0", "+1", "1.5", "1,5", "1e3", "0x10", "120s", "12a", "a12",
-        "abc", "soon", "never", "Sun", "Sun,", "Sun, ", "GMT", "\xd9\xa1\xd9\xa2" /* Arabic 12 */,
-        "１２" /* fullwidth 12 */, "2023-11-14T22:13:20Z", "∞"}) {
+  for (const char* value : {"",
+                            " ",
+                            "\t\r\n",
+                            "-1",
+                            "-0",
+                            "+1",
+                            "1.5",
+                            "1,5",
+                            "1e3",
+                            "0x10",
+                            "120s",
+                            "12a",
+                            "a12",
+                            "abc",
+                            "soon",
+                            "never",
+                            "Sun",
+                            "Sun,",
+                            "Sun, ",
+                            "GMT",
+                            "\xd9\xa1\xd9\xa2" /* Arabic 12 */,
+                            "１２" /* fullwidth 12 */,
+                            "2023-11-14T22:13:20Z",
+                            "∞"}) {
     EXPECT_EQ(ParseRetryAfter(value, kNow), std::nullopt) << '"' << value << '"';
   }
   // Bytes after a NUL are part of the value, not an end.
   EXPECT_EQ(ParseRetryAfter(std::string_view("12\0", 3), kNow), std::nullopt);
-  EXPECT_EQ(ParseRetryAfter(std::string_view("\0" "12", 3), kNow), std::nullopt);
+  EXPECT_EQ(ParseRetryAfter(std::string_view("\0"
+                                             "12",
+                                             3),
+                            kNow),
+            std::nullopt);
   // A Unix timestamp is not a date: it reads as (many) seconds, which the bounds then cap.
   EXPECT_EQ(ParseRetryAfter("1700000000", kNow), int64_t{1'700'000'000} * kSecond);
 }
@@ -112,7 +135,7 @@ TEST(ParseRetryAfter, HugeNumbers) {
   // ...and the next one does not.
   EXPECT_EQ(ParseRetryAfter(std::to_string(kMax / 1000 + 1), kNow), std::nullopt);
   EXPECT_EQ(ParseRetryAfter(std::to_string(kMax), kNow), std::nullopt);
-  EXPECT_EQ(ParseRetryAfter("9223372036854775808", kNow), std::nullopt);  // > int64_t max
+  EXPECT_EQ(ParseRetryAfter("9223372036854775808", kNow), std::nullopt);   // > int64_t max
   EXPECT_EQ(ParseRetryAfter("18446744073709551616", kNow), std::nullopt);  // > uint64_t max
   EXPECT_EQ(ParseRetryAfter(std::string(400, '9'), kNow), std::nullopt);
   EXPECT_EQ(ParseRetryAfter("31536000", kNow), 365 * kDay);  // a year is a number like others
@@ -231,38 +254,37 @@ TEST(ParseRetryAfter, SpacingInsideDates) {
         "Sun, 06 Nov 1994 08:49:37GMT", "Sun , 06 Nov 1994 08:49:37 GMT",
         "Sun, 06 Nov 1994 08 :49:37 GMT", "Sun, 06 Nov 1994 08: 49:37 GMT",
         "Sunday, 06 -Nov-94 08:49:37 GMT", "Sunday, 06-Nov- 94 08:49:37 GMT",
-        "Sun,\t06 Nov 1994 08:49:37 GMT", "Sun Nov\t6 08:49:37 1994",
-        "SunNov  6 08:49:37 1994"}) {
+        "Sun,\t06 Nov 1994 08:49:37 GMT", "Sun Nov\t6 08:49:37 1994", "SunNov  6 08:49:37 1994"}) {
     EXPECT_EQ(ParseRetryAfter(value, now), std::nullopt) << value;
   }
 }
 
 TEST(ParseRetryAfter, MalformedDates) {
   for (const char* value : {
-           "Sun, 06 Nov 1994 08:49:37",            // no zone
-           "Sun, 06 Nov 1994 08:49:37 UTC",        // only GMT is allowed
-           "Sun, 06 Nov 1994 08:49:37 +0000",      //
-           "Sun, 06 Nov 1994 08:49:37 GMT+1",      //
-           "Sun, 06 Nov 1994 08:49:37 GMTX",       //
-           "Sun, 06 Nov 1994 08:49:37 GMT x",      // trailing garbage
-           "Sun, 06 Nov 1994 08:49:37 GMT,",       //
-           "Sun, 06 Nov 94 08:49:37 GMT",          // IMF-fixdate needs four digits
-           "Sun, 06 Nov 01994 08:49:37 GMT",       //
-           "Sun, 06 Foo 1994 08:49:37 GMT",        // no such month
-           "Sun, 06 November 1994 08:49:37 GMT",   // months are three letters
-           "Sun, 06 11 1994 08:49:37 GMT",         //
-           "Sun, 006 Nov 1994 08:49:37 GMT",       // the day has one or two digits
-           "Sun, Nov 06 1994 08:49:37 GMT",        //
-           "Sun, 06 Nov 1994 8:49:37 GMT",         // hours have two digits
-           "Sun, 06 Nov 1994 08:49 GMT",           // seconds are not optional
-           "Sun, 06 Nov 1994 08:49:37.5 GMT",      // nor fractional
-           "Sun, 06 Nov 1994 08-49-37 GMT",        //
-           "Sunday, 06-Nov-94 08:49:37",           // RFC 850 needs GMT too
-           "Sunday, 06/Nov/94 08:49:37 GMT",       //
-           "Sunday, 06-Nov 94 08:49:37 GMT",       //
-           "Sun Nov  6 08:49:37",                  // asctime needs the year
-           "Sun 06 Nov 1994 08:49:37 GMT",         // the comma decides the form
-           "Sun, Nov  6 08:49:37 1994",            //
+           "Sun, 06 Nov 1994 08:49:37",           // no zone
+           "Sun, 06 Nov 1994 08:49:37 UTC",       // only GMT is allowed
+           "Sun, 06 Nov 1994 08:49:37 +0000",     //
+           "Sun, 06 Nov 1994 08:49:37 GMT+1",     //
+           "Sun, 06 Nov 1994 08:49:37 GMTX",      //
+           "Sun, 06 Nov 1994 08:49:37 GMT x",     // trailing garbage
+           "Sun, 06 Nov 1994 08:49:37 GMT,",      //
+           "Sun, 06 Nov 94 08:49:37 GMT",         // IMF-fixdate needs four digits
+           "Sun, 06 Nov 01994 08:49:37 GMT",      //
+           "Sun, 06 Foo 1994 08:49:37 GMT",       // no such month
+           "Sun, 06 November 1994 08:49:37 GMT",  // months are three letters
+           "Sun, 06 11 1994 08:49:37 GMT",        //
+           "Sun, 006 Nov 1994 08:49:37 GMT",      // the day has one or two digits
+           "Sun, Nov 06 1994 08:49:37 GMT",       //
+           "Sun, 06 Nov 1994 8:49:37 GMT",        // hours have two digits
+           "Sun, 06 Nov 1994 08:49 GMT",          // seconds are not optional
+           "Sun, 06 Nov 1994 08:49:37.5 GMT",     // nor fractional
+           "Sun, 06 Nov 1994 08-49-37 GMT",       //
+           "Sunday, 06-Nov-94 08:49:37",          // RFC 850 needs GMT too
+           "Sunday, 06/Nov/94 08:49:37 GMT",      //
+           "Sunday, 06-Nov 94 08:49:37 GMT",      //
+           "Sun Nov  6 08:49:37",                 // asctime needs the year
+           "Sun 06 Nov 1994 08:49:37 GMT",        // the comma decides the form
+           "Sun, Nov  6 08:49:37 1994",           //
        }) {
     EXPECT_EQ(ParseRetryAfter(value, kRfcDateMs - kSecond), std::nullopt) << value;
   }
@@ -323,7 +345,8 @@ TEST(ParseRetryAfter, AgreesWithTheCLibraryOnManyDates) {
     // Two-digit years are read near now: a year before and after.
     ASSERT_EQ(ParseRetryAfter(rfc850, t * kSecond - 365 * kDay), 365 * kDay) << rfc850;
     ASSERT_EQ(ParseRetryAfter(rfc850, t * kSecond + kSecond), 0) << rfc850;
-    ASSERT_EQ(ParseRetryAfter(rfc850, t * kSecond - 30 * 365 * kDay), 30 * 365 * kDay) << rfc850;
+    ASSERT_EQ(ParseRetryAfter(rfc850, t * kSecond - 30 * (365 * kDay)), 30 * (365 * kDay))
+        << rfc850;
   }
 }
 
@@ -348,7 +371,8 @@ TEST(ParseRetryAfter, EveryDayOfFourCenturies) {
           ASSERT_EQ(parsed, std::nullopt) << value;
         } else {
           ASSERT_TRUE(parsed.has_value()) << value;
-          ASSERT_EQ(ParseRetryAfter(value, UtcMs(year, month, day)), (12 * 3600 + 34 * 60 + 56) * kSecond)
+          ASSERT_EQ(ParseRetryAfter(value, UtcMs(year, month, day)),
+                    (12 * 3600 + 34 * 60 + 56) * kSecond)
               << value;
         }
       }
@@ -375,15 +399,14 @@ TEST(ClassifyAnswer, GoneIsGone) {
 }
 
 TEST(ClassifyAnswer, EverythingElseFailed) {
-  std::vector<int> statuses = {0, 100, 101, 103, 199, 300, 301, 302, 303, 304, 307, 308, 399,
-                               400, 401, 403, 404, 405, 408, 409, 411, 413, 422, 428, 430, 451,
-                               499, 500, 501, 502, 504, 507, 599, 600, 999, -1, 1000, 2000};
+  std::vector<int> statuses = {0,   100, 101, 103, 199, 300, 301, 302, 303, 304, 307,  308, 399,
+                               400, 401, 403, 404, 405, 408, 409, 411, 413, 422, 428,  430, 451,
+                               499, 500, 501, 502, 504, 507, 599, 600, 999, -1,  1000, 2000};
   for (int status : statuses) {
     EXPECT_EQ(ClassifyAnswer(status, std::nullopt, kNow), DeliveryAnswer{.kind = Kind::kFailed})
         << status;
     // A Retry-After does not make them throttled: only 429 and 503 are read that way.
-    EXPECT_EQ(ClassifyAnswer(status, "120", kNow), DeliveryAnswer{.kind = Kind::kFailed})
-        << status;
+    EXPECT_EQ(ClassifyAnswer(status, "120", kNow), DeliveryAnswer{.kind = Kind::kFailed}) << status;
   }
 }
 

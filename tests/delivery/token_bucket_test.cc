@@ -25,7 +25,8 @@ uint64_t Mix(uint64_t x) {  // splitmix64: a deterministic spread of values
 int64_t TakeEveryMs(TokenBucket& bucket, int64_t from, int64_t to) {
   int64_t taken = 0;
   for (int64_t t = from; t <= to; ++t) {
-    while (bucket.TryTake(t)) ++taken;
+    while (bucket.TryTake(t))
+      ++taken;
   }
   return taken;
 }
@@ -34,7 +35,8 @@ TEST(TokenBucket, NonPositiveRateIsUnlimited) {
   for (double rate : {0.0, -1.0, -1e9, std::nan("")}) {
     TokenBucket bucket(rate, 1);
     EXPECT_TRUE(bucket.unlimited()) << rate;
-    for (int i = 0; i < 10'000; ++i) ASSERT_TRUE(bucket.TryTake(kStart)) << rate;
+    for (int i = 0; i < 10'000; ++i)
+      ASSERT_TRUE(bucket.TryTake(kStart)) << rate;
     EXPECT_EQ(bucket.NextTokenMs(kStart), kStart);
     EXPECT_EQ(bucket.NextTokenMs(kStart - kHour), kStart - kHour);  // any reading at all
     EXPECT_TRUE(std::isinf(bucket.Available(kStart)));
@@ -46,7 +48,8 @@ TEST(TokenBucket, NonPositiveRateIsUnlimited) {
 TEST(TokenBucket, StartsFullWithTheBurst) {
   TokenBucket bucket(1, 5);
   EXPECT_DOUBLE_EQ(bucket.Available(kStart), 5.0);
-  for (int i = 0; i < 5; ++i) EXPECT_TRUE(bucket.TryTake(kStart)) << i;
+  for (int i = 0; i < 5; ++i)
+    EXPECT_TRUE(bucket.TryTake(kStart)) << i;
   EXPECT_FALSE(bucket.TryTake(kStart));
   EXPECT_EQ(bucket.NextTokenMs(kStart), kStart + kSecond);
 }
@@ -78,7 +81,8 @@ TEST(TokenBucket, RateIsRespectedOverALongRun) {
   TokenBucket bucket(10, 5);
   int64_t taken = 0;
   for (int64_t t = 0; t <= 100 * kSecond; ++t) {
-    while (bucket.TryTake(kStart + t)) ++taken;
+    while (bucket.TryTake(kStart + t))
+      ++taken;
     ASSERT_EQ(taken, 5 + t * 10 / kSecond) << "at " << t << " ms";
   }
   EXPECT_EQ(taken, 1005);
@@ -116,7 +120,8 @@ TEST(TokenBucket, HighRates) {
   EXPECT_FALSE(fast.TryTake(kStart));
   EXPECT_EQ(fast.NextTokenMs(kStart), kStart + 1);
   TokenBucket huge(1e300, 3);  // capped at 1e12/s: refills within a millisecond
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(huge.TryTake(kStart));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(huge.TryTake(kStart));
   EXPECT_FALSE(huge.TryTake(kStart));
   EXPECT_EQ(huge.NextTokenMs(kStart), kStart + 1);
   EXPECT_DOUBLE_EQ(huge.Available(kStart + 1), 3.0);
@@ -221,7 +226,9 @@ TEST(TokenBucket, CallersOnWholeMillisecondsGetTheFullRate) {
     TokenBucket bucket(rate, 1);
     int64_t span_ms = 1000 * kSecond;
     int64_t taken = TakeWhenTold(bucket, kStart, kStart + span_ms);
-    EXPECT_EQ(taken, 1 + static_cast<int64_t>(std::floor(rate * span_ms / 1000))) << rate;
+    EXPECT_EQ(taken,
+              1 + static_cast<int64_t>(std::floor(rate * static_cast<double>(span_ms) / 1000)))
+        << rate;
   }
 }
 
@@ -238,7 +245,8 @@ TEST(TokenBucket, NeverMoreThanTheBurstAtOnce) {
     for (int64_t rest : {int64_t{0}, kHour, 2 * kHour + 1, 3 * kHour + 7}) {
       int64_t t = kStart + rest;
       int taken = 0;
-      while (taken <= c.at_once && bucket.TryTake(t)) ++taken;
+      while (taken <= c.at_once && bucket.TryTake(t))
+        ++taken;
       EXPECT_EQ(taken, c.at_once) << c.rate << "/s burst " << c.burst << " after " << rest;
       EXPECT_LE(bucket.Available(t), c.burst);
     }
@@ -248,13 +256,15 @@ TEST(TokenBucket, NeverMoreThanTheBurstAtOnce) {
 TEST(TokenBucket, FailedTakesCostNothing) {
   TokenBucket bucket(1, 1);
   ASSERT_TRUE(bucket.TryTake(kStart));
-  for (int64_t t = kStart; t < kStart + kSecond; ++t) ASSERT_FALSE(bucket.TryTake(t));
+  for (int64_t t = kStart; t < kStart + kSecond; ++t)
+    ASSERT_FALSE(bucket.TryTake(t));
   EXPECT_TRUE(bucket.TryTake(kStart + kSecond));
 }
 
 TEST(TokenBucket, ClockSteppingBackGrantsNoBurst) {
   TokenBucket bucket(1, 5);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(bucket.TryTake(kStart));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(bucket.TryTake(kStart));
   // The wall clock steps back an hour: the bucket does not read that as an hour of refill...
   const int64_t back = kStart - kHour;
   EXPECT_FALSE(bucket.TryTake(back));
@@ -300,7 +310,8 @@ TEST(TokenBucket, JitteringClockNeverGivesMoreThanItsForwardProgress) {
     int64_t step = static_cast<int64_t>(Mix(i) % 40) - 15;  // -15..24 ms
     if (step > 0) forward += step;
     t += step;
-    while (bucket.TryTake(t)) ++taken;
+    while (bucket.TryTake(t))
+      ++taken;
     ASSERT_LE(taken, 2 + forward * 10 / kSecond) << i;
   }
   EXPECT_GT(taken, 1'000);  // and it did not stall
@@ -310,12 +321,14 @@ TEST(TokenBucket, ExtremeReadingsDoNotOverflow) {
   constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   TokenBucket bucket(1, 3);
-  for (int i = 0; i < 3; ++i) ASSERT_TRUE(bucket.TryTake(kMin));
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(bucket.TryTake(kMin));
   EXPECT_FALSE(bucket.TryTake(kMin));
   EXPECT_EQ(bucket.NextTokenMs(kMin), kMin + kSecond);
   // The longest possible forward jump fills the bucket, and only to the burst.
   EXPECT_DOUBLE_EQ(bucket.Available(kMax), 3.0);
-  for (int i = 0; i < 3; ++i) EXPECT_TRUE(bucket.TryTake(kMax));
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(bucket.TryTake(kMax));
   EXPECT_FALSE(bucket.TryTake(kMax));
   // The longest possible step back.
   EXPECT_FALSE(bucket.TryTake(kMin));
