@@ -511,6 +511,33 @@ TEST_F(PollerTest, ServerErrorsBackOffWithoutChangingState) {
   EXPECT_EQ(counts->events_pending, 0u);
 }
 
+TEST_F(PollerTest, RefusedTokenIsReportedOncePerPause) {
+  SetAnswer([](const LoopbackServer::Request& request) {
+    if (request.Header("authorization") == BasicAuth("tok-acme")) {
+      return LoopbackServer::Reply{.status = 403, .body = R"({"codigo":"permissao_negada"})"};
+    }
+    return Autorizado();
+  });
+  AddCompany("acme", "tok-acme");
+  AddCompany("beta", "tok-beta");
+  std::vector<std::pair<std::string, int>> reported;
+  Poller::Options options;
+  options.on_token_blocked = [&](const std::string& company, int http_status) {
+    reported.emplace_back(company, http_status);
+  };
+  MakePoller(options);
+  Watch("acme", {"R1", "R2"});
+  Watch("beta", {"R1"});
+
+  Turn();
+  ASSERT_EQ(RequestsWith("tok-acme"), 2u);
+  EXPECT_EQ(reported, (std::vector<std::pair<std::string, int>>{{"acme", 403}}))
+      << "two refused polls in one pause are one report; beta is fine";
+  clock_.Advance(5 * kMinute + 1);
+  Turn();
+  EXPECT_EQ(reported.size(), 2u) << "the next pause is reported again";
+}
+
 TEST_F(PollerTest, UnauthorizedPausesTheCompany) {
   SetAnswer([](const LoopbackServer::Request& request) {
     if (request.Header("authorization") == BasicAuth("tok-acme")) {
