@@ -101,6 +101,27 @@ Result<int64_t> ParseSince(const std::string& text, int64_t now_ms) {
   return static_cast<int64_t>(seconds) * 1000;
 }
 
+std::optional<int> ReadEventSelection(const po::variables_map& vm, const Config& config,
+                                      int64_t now_ms, EventQuery* query) {
+  if (vm.count("since") != 0) {
+    Result<int64_t> since = ParseSince(vm["since"].as<std::string>(), now_ms);
+    if (!since.ok()) {
+      PrintError(since.status().message());
+      return kExitUsage;
+    }
+    query->since_ms = *since;
+  }
+  if (vm.count("company") != 0) {
+    query->company = vm["company"].as<std::string>();
+    if (config.Find(query->company) == nullptr) {
+      PrintError("unknown company '" + query->company + "': no " + query->company + ".conf in " +
+                 config.global.companies_dir);
+      return kExitUsage;
+    }
+  }
+  return std::nullopt;
+}
+
 void PrintError(const std::string& message) {
   std::cerr << "gatilho: " << message << "\n";
 }

@@ -44,6 +44,11 @@ std::string FormatTime(int64_t ms);
 // InvalidArgument saying which forms are accepted otherwise.
 Result<int64_t> ParseSince(const std::string& text, int64_t now_ms);
 
+// Reads --since and --company (when given) into query->since_ms and query->company, checking
+// the company against `config`. Returns nullopt to go on, or kExitUsage after printing why.
+std::optional<int> ReadEventSelection(const boost::program_options::variables_map& vm,
+                                      const Config& config, int64_t now_ms, EventQuery* query);
+
 // Prints "gatilho: <message>" to stderr.
 void PrintError(const std::string& message);
 

@@ -61,25 +61,10 @@ int EventsCommand(const std::vector<std::string>& args) {
     }
     query.state = state;
   }
-  if (vm.count("since") != 0) {
-    Result<int64_t> since = ParseSince(vm["since"].as<std::string>(), now);
-    if (!since.ok()) {
-      PrintError(since.status().message());
-      return kExitUsage;
-    }
-    query.since_ms = *since;
-  }
   int exit_code = kExitOk;
   std::optional<Config> config = LoadConfigOrReport(vm["config"].as<std::string>(), &exit_code);
   if (!config) return exit_code;
-  if (vm.count("company") != 0) {
-    query.company = vm["company"].as<std::string>();
-    if (config->Find(query.company) == nullptr) {
-      PrintError("unknown company '" + query.company + "': no " + query.company + ".conf in " +
-                 config->global.companies_dir);
-      return kExitUsage;
-    }
-  }
+  if (auto stop = ReadEventSelection(vm, *config, now, &query)) return *stop;
   std::unique_ptr<Store> store = OpenStoreOrReport(config->global);
   if (!store) return kExitFailure;
 
