@@ -64,8 +64,10 @@ Result<int64_t> ParseSince(const std::string& text, int64_t now_ms) {
       return wrong;
     }
     int64_t amount = std::stoll(digits);
-    int64_t unit_ms = unit == 's' ? 1000 : unit == 'm' ? 60'000 : unit == 'h' ? 3'600'000
-                                                                              : 86'400'000;
+    int64_t unit_ms = unit == 's'   ? 1000
+                      : unit == 'm' ? 60'000
+                      : unit == 'h' ? 3'600'000
+                                    : 86'400'000;
     return now_ms - amount * unit_ms;
   }
   tm local{};

@@ -44,15 +44,16 @@ int EndpointCommand(const std::vector<std::string>& args) {
       "  URL is a webhook URL as `list` shows it, or a file sink's folder";
   po::variables_map vm;
   std::vector<std::string> positional;
-  if (auto exit_code = ParseCommandLine(args, usage, po::options_description("options"), &vm,
-                                        &positional)) {
+  if (auto exit_code =
+          ParseCommandLine(args, usage, po::options_description("options"), &vm, &positional)) {
     return *exit_code;
   }
   const std::string action = positional.empty() ? "" : positional[0];
   const bool list = action == "list";
   if (!list && action != "enable" && action != "disable") {
-    PrintError((action.empty() ? std::string("name an action") : "unknown action '" + action + "'") +
-               ": use list, enable or disable\n" + usage);
+    PrintError(
+        (action.empty() ? std::string("name an action") : "unknown action '" + action + "'") +
+        ": use list, enable or disable\n" + usage);
     return kExitUsage;
   }
   if (positional.size() != (list ? 1u : 2u)) {

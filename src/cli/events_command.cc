@@ -34,7 +34,7 @@ int EventsCommand(const std::vector<std::string>& args) {
   po::variables_map vm;
   std::vector<std::string> positional;
   po::options_description options("options");
-  options.add_options()                                                     //
+  options.add_options()                                                    //
       ("company", po::value<std::string>(), "only this company's events")  //
       ("state", po::value<std::string>(), "only events in this state")     //
       ("since", po::value<std::string>(), "only events created since T")   //

@@ -19,7 +19,7 @@ int RedeliverCommand(const std::vector<std::string>& args) {
   po::variables_map vm;
   std::vector<std::string> ids;
   po::options_description options("options");
-  options.add_options()                                                          //
+  options.add_options()                                                        //
       ("dead", "every dead-lettered event (of --company, since --since)")      //
       ("company", po::value<std::string>(), "with --dead: only this company")  //
       ("since", po::value<std::string>(), "with --dead: only events created since T");
@@ -72,7 +72,8 @@ int RedeliverCommand(const std::vector<std::string>& args) {
       std::string message = "nothing was redelivered; no event has these ids:";
       for (const std::string& id : unknown)
         message += "\n  " + id;
-      PrintError(message + "\n`gatilho events` lists the ids (events past their retention are gone)");
+      PrintError(message +
+                 "\n`gatilho events` lists the ids (events past their retention are gone)");
       return kExitUsage;
     }
   }
@@ -80,8 +81,8 @@ int RedeliverCommand(const std::vector<std::string>& args) {
   for (const EventRecord& event : chosen) {
     Result<bool> changed = store->Redeliver(event.seq, now);
     if (!changed.ok()) {
-      PrintError("could not redeliver " + event.id + ": " + changed.status().ToString() +
-                 " (" + std::to_string(queued) + " already queued)");
+      PrintError("could not redeliver " + event.id + ": " + changed.status().ToString() + " (" +
+                 std::to_string(queued) + " already queued)");
       return kExitFailure;
     }
     queued += *changed ? 1 : 0;

@@ -17,8 +17,8 @@ std::string_view EventStateName(EventState state) {
 }
 
 std::optional<EventState> ParseEventState(std::string_view name) {
-  for (EventState state : {EventState::kPending, EventState::kDelivered, EventState::kDead,
-                           EventState::kSuperseded}) {
+  for (EventState state :
+       {EventState::kPending, EventState::kDelivered, EventState::kDead, EventState::kSuperseded}) {
     if (EventStateName(state) == name) return state;
   }
   return std::nullopt;

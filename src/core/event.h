@@ -12,11 +12,11 @@ namespace gatilho {
 
 // Values are persisted: never renumber.
 enum class EventState : uint8_t {
-  kPending = 1,    // waiting for its next attempt
-  kDelivered = 2,  // a sink answered 2xx
-  kDead = 3,       // retries exhausted; an operator can redeliver
-  kSuperseded = 4, // not delivered: a later event of its document carried the newer state
-                   // instead (catch-up after an outage with catch_up = latest)
+  kPending = 1,     // waiting for its next attempt
+  kDelivered = 2,   // a sink answered 2xx
+  kDead = 3,        // retries exhausted; an operator can redeliver
+  kSuperseded = 4,  // not delivered: a later event of its document carried the newer state
+                    // instead (catch-up after an outage with catch_up = latest)
 };
 
 std::string_view EventStateName(EventState state);

@@ -50,7 +50,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   poller_options.budget_share = config.global.budget_share;
   poller_options.budget_floor = config.global.budget_floor;
   poller_options.on_token_blocked = [notify](const std::string& company, int http_status) {
-    notify->Notify("token_blocked", {{"company", company}, {"http_status", std::to_string(http_status)}});
+    notify->Notify("token_blocked",
+                   {{"company", company}, {"http_status", std::to_string(http_status)}});
   };
   auto poller = std::make_unique<Poller>(store, http, clock, config.companies,
                                          PollPolicy::Defaults(), poller_options);
@@ -58,8 +59,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   Dispatcher::Options dispatch_options;
   dispatch_options.retry.horizon_ms = int64_t{config.global.retry_horizon_hours} * 3600 * 1000;
   dispatch_options.breaker_alert_ms = int64_t{config.global.breaker_alert_minutes} * 60 * 1000;
-  Result<std::unique_ptr<Dispatcher>> dispatcher = Dispatcher::Create(
-      store, http, clock, DeliverySinks(config), dispatch_options, notify);
+  Result<std::unique_ptr<Dispatcher>> dispatcher =
+      Dispatcher::Create(store, http, clock, DeliverySinks(config), dispatch_options, notify);
   if (!dispatcher.ok()) return dispatcher.status();
 
   Result<std::unique_ptr<ChangeNotifier>> notifier = ChangeNotifier::Listen(store.dir());
@@ -74,9 +75,9 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   if (signal_fd < 0) {
     return Status::IoError("signalfd: " + std::system_category().message(errno));
   }
-  return std::unique_ptr<Daemon>(new Daemon(
-      config, store, http, clock, options, std::move(*operator_notifier), std::move(poller),
-      std::move(*dispatcher), std::move(*notifier), signal_fd));
+  return std::unique_ptr<Daemon>(
+      new Daemon(config, store, http, clock, options, std::move(*operator_notifier),
+                 std::move(poller), std::move(*dispatcher), std::move(*notifier), signal_fd));
 }
 
 Daemon::Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock,

@@ -36,7 +36,7 @@ class Daemon {
     bool once = false;
     int64_t once_deadline_ms = 5 * 60 * 1000;
     int64_t drain_ms = 10'000;
-    int64_t max_sleep_ms = 60'000;  // re-read the schedule at least this often
+    int64_t max_sleep_ms = 60'000;            // re-read the schedule at least this often
     int64_t prune_every_ms = 10 * 60 * 1000;  // how often retention looks for old events
   };
 

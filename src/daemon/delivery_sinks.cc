@@ -18,7 +18,7 @@ std::map<std::string, DeliverySink> DeliverySinks(const Config& config) {
       target.url = webhook.url;
       target.secrets = webhook.secrets;
       target.payload = webhook.payload == WebhookPayload::kEnvelope ? PayloadFormat::kEnvelope
-                                                                     : PayloadFormat::kRaw;
+                                                                    : PayloadFormat::kRaw;
       target.headers = webhook.headers;
       target.authorization = webhook.authorization;
       target.authorization_header = webhook.authorization_header;

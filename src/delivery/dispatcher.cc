@@ -23,7 +23,7 @@ struct Dispatcher::Endpoint {
 struct Dispatcher::Company {
   std::string id;
   DeliverySink sink;
-  Signer signer;  // empty for a file sink, or a webhook without secrets
+  Signer signer;                   // empty for a file sink, or a webhook without secrets
   std::unique_ptr<FileSink> file;  // kFile only
   Endpoint* endpoint = nullptr;
   size_t in_flight = 0;
@@ -227,8 +227,8 @@ void Dispatcher::StartWebhook(Company& company, Endpoint& endpoint, const EventR
     // ERP took to answer.
     attempt.duration_ms = std::max<int64_t>(0, response.duration_ms);
     attempt.response_excerpt = ResponseExcerpt(response.body);
-    DeliveryAnswer answer = ClassifyAnswer(response.status, response.Header("retry-after"),
-                                           answered);
+    DeliveryAnswer answer =
+        ClassifyAnswer(response.status, response.Header("retry-after"), answered);
     Finish(endpoint, event, std::move(attempt), answer);
   });
 }
@@ -318,13 +318,12 @@ void Dispatcher::Finish(Endpoint& endpoint, const EventRecord& event, AttemptRec
       // The first failure and every tenth are worth a line; the rest would drown the log
       // while an ERP is down for hours.
       if (attempt.number == 1 || attempt.number % 10 == 0) {
-        spdlog::warn(
-            "delivery of {} {} to {} {} ({}), attempt {}; retrying in {} s. {}",
-            event.key.ToString(), event.type, endpoint.display,
-            throttled ? "was throttled" : "failed", DescribeAnswer(attempt), attempt.number,
-            std::max<int64_t>(0, next_attempt - now) / 1000,
-            throttled ? "The endpoint asked to wait (Retry-After)"
-                      : "Check that the ERP's endpoint is up");
+        spdlog::warn("delivery of {} {} to {} {} ({}), attempt {}; retrying in {} s. {}",
+                     event.key.ToString(), event.type, endpoint.display,
+                     throttled ? "was throttled" : "failed", DescribeAnswer(attempt),
+                     attempt.number, std::max<int64_t>(0, next_attempt - now) / 1000,
+                     throttled ? "The endpoint asked to wait (Retry-After)"
+                               : "Check that the ERP's endpoint is up");
       }
       break;
     }
@@ -350,9 +349,9 @@ void Dispatcher::DisableEndpoint(Endpoint& endpoint, const std::string& reason, 
                   endpoint.display, s.ToString());
   }
   if (notifier_ != nullptr) {
-    notifier_->Notify("endpoint_disabled", {{"endpoint", endpoint.display},
-                                            {"companies", endpoint.companies},
-                                            {"reason", reason}});
+    notifier_->Notify(
+        "endpoint_disabled",
+        {{"endpoint", endpoint.display}, {"companies", endpoint.companies}, {"reason", reason}});
   }
 }
 
@@ -384,8 +383,7 @@ void Dispatcher::WatchBreaker(Endpoint& endpoint, int64_t now) {
     spdlog::error(
         "endpoint {} has failed for {} min (circuit breaker open since {}); events of {} are "
         "waiting. Check the ERP's endpoint",
-        endpoint.display, (now - *trouble) / 60'000, FormatRfc3339(*trouble),
-        endpoint.companies);
+        endpoint.display, (now - *trouble) / 60'000, FormatRfc3339(*trouble), endpoint.companies);
     if (notifier_ != nullptr) {
       notifier_->Notify("breaker_open", {{"endpoint", endpoint.display},
                                          {"companies", endpoint.companies},

@@ -43,7 +43,7 @@ namespace gatilho {
 struct DeliverySink {
   enum class Kind { kWebhook, kFile };
   Kind kind = Kind::kWebhook;
-  WebhookTarget webhook;  // kWebhook
+  WebhookTarget webhook;   // kWebhook
   FileSink::Options file;  // kFile
   // The endpoint's limits. When companies share an endpoint, the first company's (in id order)
   // apply to all of them.
@@ -137,7 +137,7 @@ class Dispatcher {
   Options options_;
   OperatorNotifier* notifier_;  // may be null
   RetrySchedule retry_;
-  std::vector<std::unique_ptr<Company>> companies_;         // by id
+  std::vector<std::unique_ptr<Company>> companies_;             // by id
   std::map<std::string, std::unique_ptr<Endpoint>> endpoints_;  // by EndpointKey
   size_t next_company_ = 0;  // where the next Pump() starts, so no company always goes first
   std::unordered_set<uint64_t> in_flight_;

@@ -35,8 +35,7 @@ void OperatorNotifier::Notify(std::string_view kind, Fields fields) {
     envelope["data"] = std::move(data);
     pending.body = boost::json::serialize(envelope);
   } catch (const std::exception& e) {
-    spdlog::error("operator event {} could not be encoded ({}); it is only logged", kind,
-                  e.what());
+    spdlog::error("operator event {} could not be encoded ({}); it is only logged", kind, e.what());
     return;
   }
   pending.next_try_ms = now;

@@ -495,7 +495,7 @@ Result<std::vector<HistoryEntry>> Store::History(const WatchKey& key) {
 }
 
 Result<std::vector<EventRecord>> Store::ReadyEvents(const std::string& company, int64_t now_ms,
-                                                   size_t limit) {
+                                                    size_t limit) {
   std::vector<EventRecord> out;
   if (limit == 0) return out;
   Impl& impl = *impl_;
@@ -503,28 +503,27 @@ Result<std::vector<EventRecord>> Store::ReadyEvents(const std::string& company, 
   Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
     out.clear();
     uint64_t now = ReadBe64(TimeKey(now_ms));
-    return txn.Scan(impl.company_ready, prefix,
-                    [&](std::string_view k, std::string_view) -> Result<Step> {
-                      if (!k.starts_with(prefix)) return Step::kStop;
-                      if (k.size() != prefix.size() + 16) {
-                        return impl.Corrupt(
-                            Status::Corruption("ready key has " + std::to_string(k.size()) +
-                                               " bytes instead of " +
-                                               std::to_string(prefix.size() + 16)),
-                            impl.company_ready, company);
-                      }
-                      std::string_view rest = k.substr(prefix.size());
-                      if (ReadBe64(rest) > now) return Step::kStop;
-                      uint64_t seq = ReadBe64(rest.substr(8));
-                      Result<std::optional<EventRecord>> event = impl.ReadEvent(txn, seq);
-                      if (!event.ok()) return event.status();
-                      if (!event->has_value()) {
-                        return impl.Corrupt(Status::Corruption("ready event is not in the outbox"),
-                                            impl.company_ready, SeqName(seq));
-                      }
-                      out.push_back(std::move(**event));
-                      return out.size() < limit ? Step::kNext : Step::kStop;
-                    });
+    return txn.Scan(
+        impl.company_ready, prefix, [&](std::string_view k, std::string_view) -> Result<Step> {
+          if (!k.starts_with(prefix)) return Step::kStop;
+          if (k.size() != prefix.size() + 16) {
+            return impl.Corrupt(
+                Status::Corruption("ready key has " + std::to_string(k.size()) +
+                                   " bytes instead of " + std::to_string(prefix.size() + 16)),
+                impl.company_ready, company);
+          }
+          std::string_view rest = k.substr(prefix.size());
+          if (ReadBe64(rest) > now) return Step::kStop;
+          uint64_t seq = ReadBe64(rest.substr(8));
+          Result<std::optional<EventRecord>> event = impl.ReadEvent(txn, seq);
+          if (!event.ok()) return event.status();
+          if (!event->has_value()) {
+            return impl.Corrupt(Status::Corruption("ready event is not in the outbox"),
+                                impl.company_ready, SeqName(seq));
+          }
+          out.push_back(std::move(**event));
+          return out.size() < limit ? Step::kNext : Step::kStop;
+        });
   });
   if (!s.ok()) return s;
   return out;
@@ -540,16 +539,16 @@ Result<std::vector<std::string>> Store::CompaniesWithPendingEvents() {
     std::string from;
     while (true) {
       std::optional<std::string> company;
-      Status scanned = txn.Scan(impl.company_ready, from,
-                                [&](std::string_view k, std::string_view) -> Result<Step> {
-                                  size_t nul = k.find('\0');
-                                  if (nul == std::string_view::npos) {
-                                    return impl.Corrupt(Status::Corruption("ready key has no company"),
-                                                        impl.company_ready, "(undecodable)");
-                                  }
-                                  company.emplace(k.substr(0, nul));
-                                  return Step::kStop;
-                                });
+      Status scanned = txn.Scan(
+          impl.company_ready, from, [&](std::string_view k, std::string_view) -> Result<Step> {
+            size_t nul = k.find('\0');
+            if (nul == std::string_view::npos) {
+              return impl.Corrupt(Status::Corruption("ready key has no company"),
+                                  impl.company_ready, "(undecodable)");
+            }
+            company.emplace(k.substr(0, nul));
+            return Step::kStop;
+          });
       if (!scanned.ok()) return scanned;
       if (!company.has_value()) return Status::Ok();
       from = *company + '\x01';
@@ -711,22 +710,23 @@ Result<PruneOutcome> Store::PruneFinished(int64_t before_ms, size_t max_scan) {
     size_t scanned = 0;
     // The outbox is in seq order, which is creation order, and an event finishes after it is
     // created: past the first event created after before_ms nothing can be old enough.
-    Status read = txn.Scan(impl.outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
-      if (scanned++ >= max_scan) {
-        outcome.more = true;
-        return Step::kStop;
-      }
-      Result<EventRecord> event = DecodeEventRecord(v);
-      if (!event.ok()) {
-        std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
-        return impl.Corrupt(event.status(), impl.outbox, name);
-      }
-      if (event->created_ms >= before_ms) return Step::kStop;
-      if (event->state != EventState::kPending && event->finished_ms < before_ms) {
-        doomed.push_back(std::move(*event));
-      }
-      return Step::kNext;
-    });
+    Status read =
+        txn.Scan(impl.outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
+          if (scanned++ >= max_scan) {
+            outcome.more = true;
+            return Step::kStop;
+          }
+          Result<EventRecord> event = DecodeEventRecord(v);
+          if (!event.ok()) {
+            std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
+            return impl.Corrupt(event.status(), impl.outbox, name);
+          }
+          if (event->created_ms >= before_ms) return Step::kStop;
+          if (event->state != EventState::kPending && event->finished_ms < before_ms) {
+            doomed.push_back(std::move(*event));
+          }
+          return Step::kNext;
+        });
     if (!read.ok()) return read;
     for (const EventRecord& event : doomed) {
       Result<uint64_t> attempts =
@@ -774,12 +774,13 @@ Result<std::vector<std::pair<std::string, EndpointRecord>>> Store::Endpoints() {
   std::vector<std::pair<std::string, EndpointRecord>> out;
   Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
     out.clear();
-    return txn.Scan(impl.endpoints, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
-      Result<EndpointRecord> decoded = DecodeEndpointRecord(v);
-      if (!decoded.ok()) return impl.Corrupt(decoded.status(), impl.endpoints, k);
-      out.emplace_back(std::string(k), std::move(*decoded));
-      return Step::kNext;
-    });
+    return txn.Scan(impl.endpoints, "",
+                    [&](std::string_view k, std::string_view v) -> Result<Step> {
+                      Result<EndpointRecord> decoded = DecodeEndpointRecord(v);
+                      if (!decoded.ok()) return impl.Corrupt(decoded.status(), impl.endpoints, k);
+                      out.emplace_back(std::string(k), std::move(*decoded));
+                      return Step::kNext;
+                    });
   });
   if (!s.ok()) return s;
   return out;

@@ -8,8 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -113,8 +113,8 @@ class DispatcherTest : public ::testing::Test {
   }
 
   void MakeSinks(std::map<std::string, DeliverySink> sinks, Dispatcher::Options options) {
-    Result<std::unique_ptr<Dispatcher>> dispatcher = Dispatcher::Create(
-        *store_, *http_, clock_, std::move(sinks), options, notifier_.get());
+    Result<std::unique_ptr<Dispatcher>> dispatcher =
+        Dispatcher::Create(*store_, *http_, clock_, std::move(sinks), options, notifier_.get());
     ASSERT_TRUE(dispatcher.ok()) << dispatcher.status().ToString();
     dispatcher_ = std::move(*dispatcher);
   }
@@ -503,7 +503,6 @@ TEST_F(DispatcherTest, ConnectionRefusedCountsAsAFailedAttempt) {
   EXPECT_EQ(dispatcher_->counters().delivered, 0u);
 }
 
-
 // ---- endpoint policy -------------------------------------------------------------------------
 
 // Pumps and polls for up to `ms` of real time, without waiting for every transfer to end: for
@@ -562,8 +561,7 @@ TEST_F(DispatcherTest, SlowEndpointDoesNotHoldBackAnotherCompany) {
     return LoopbackServer::Reply{.status = 200, .delay_ms = 1500};
   });
   gate_.max_in_flight = 2;
-  MakeDispatcher({{"acme", Target(slow.Url("/hook"))}, {"beta", Target(server_.Url("/hook"))}},
-                 {});
+  MakeDispatcher({{"acme", Target(slow.Url("/hook"))}, {"beta", Target(server_.Url("/hook"))}}, {});
   std::vector<uint64_t> beta;
   for (int i = 0; i < 10; ++i) {
     AddEvent("acme", "A" + std::to_string(i), "autorizado");
@@ -667,7 +665,8 @@ TEST_F(DispatcherTest, GoneDisablesTheEndpointUntilItIsEnabledAgain) {
 
   // The operator enables it (as `gatilho endpoint enable` does) and the events go out.
   gone = false;
-  ASSERT_TRUE(store_->PutEndpoint(server_.Url("/hook"), {false, "enabled by the operator", 0}).ok());
+  ASSERT_TRUE(
+      store_->PutEndpoint(server_.Url("/hook"), {false, "enabled by the operator", 0}).ok());
   ASSERT_TRUE(dispatcher_->ReloadEndpoints().ok());
   Turn();
   Turn();
@@ -682,7 +681,8 @@ TEST_F(DispatcherTest, DisabledByTheOperatorInTheStoreIsNoticedByARunningDispatc
   Dispatcher::Options options;
   options.endpoint_recheck_ms = 5 * kSecond;
   MakeDispatcher(options);
-  ASSERT_TRUE(store_->PutEndpoint(server_.Url("/hook"), {true, "disabled by the operator", 0}).ok());
+  ASSERT_TRUE(
+      store_->PutEndpoint(server_.Url("/hook"), {true, "disabled by the operator", 0}).ok());
   const uint64_t seq = AddEvent("acme", "R1", "autorizado");
   EXPECT_EQ(Turn(), 1u) << "not re-read yet";
   const uint64_t second = AddEvent("acme", "R2", "autorizado");

@@ -141,7 +141,7 @@ TEST_F(DeliveryTest, DisabledEndpointHoldsEventsUntilItIsEnabled) {
   CliRun pending = Cli({"events", "--company", "acme", "--state", "pending"});
   EXPECT_NE(pending.out.find("HOLD2"), std::string::npos) << pending.out;
   EXPECT_NE(pending.out.find("attempts 0"), std::string::npos) << "waiting costs no attempt\n"
-                                                             << pending.out;
+                                                               << pending.out;
 
   ASSERT_EQ(Cli({"endpoint", "enable", acme_url}).exit_code, 0);
   std::vector<Delivery> all = WaitForEvents(ExpectedEvents({kAcme, kBeta}), 60);
@@ -154,11 +154,10 @@ TEST_F(DeliveryTest, DaemonSignaturesVerifyWithTheReferenceLibraryDuringARotatio
   StartApi(kFastApi);
   StartReceiver();
   WriteConfig({kAcme});
-  dir_.WriteFile("companies/acme.conf", "cnpj = " + kAcme.cnpj + "\ntoken = " + kAcme.token +
-                                            "\nbase_url = " + api_url_ + "\n\n[webhook]\nurl = " +
-                                            receiver_url_ + "/erp/acme\nsecret = " +
-                                            kWebhookSecret + "\nsecret = " + kNextSecret +
-                                            "\npayload = envelope\n");
+  dir_.WriteFile("companies/acme.conf",
+                 "cnpj = " + kAcme.cnpj + "\ntoken = " + kAcme.token + "\nbase_url = " + api_url_ +
+                     "\n\n[webhook]\nurl = " + receiver_url_ + "/erp/acme\nsecret = " +
+                     kWebhookSecret + "\nsecret = " + kNextSecret + "\npayload = envelope\n");
   StartDaemon();
   for (int i = 0; i < 4; ++i)
     Submit(kAcme, "nfe", "SIG" + std::to_string(i));
@@ -191,7 +190,8 @@ TEST_F(DeliveryTest, DaemonSignaturesVerifyWithTheReferenceLibraryDuringARotatio
   dir_.WriteFile("cases.json", boost::json::serialize(cases));
 
   std::unique_ptr<Subprocess> node = Subprocess::Start(
-      "/usr/bin/env", {"node", std::string(GATILHO_INTEROP_DIR) + "/verify.mjs", dir_.Sub("cases.json")});
+      "/usr/bin/env",
+      {"node", std::string(GATILHO_INTEROP_DIR) + "/verify.mjs", dir_.Sub("cases.json")});
   ASSERT_NE(node, nullptr);
   std::string out;
   while (std::optional<std::string> line = node->ReadLine(30'000))

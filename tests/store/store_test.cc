@@ -817,7 +817,6 @@ TEST_F(StoreTest, ModelsRoundTripAndReplace) {
   EXPECT_EQ((*models)[1].type, DocType::kNfse);
 }
 
-
 // ---- delivery operations -------------------------------------------------------------------
 
 // Adds one event for `key` (a watch is registered for it first) and returns its seq.
@@ -891,12 +890,11 @@ TEST_F(DeliveryStoreTest, RedeliveredOlderEventGoesOutBeforeTheDocumentsNextOne)
 
 TEST_F(DeliveryStoreTest, RecordAttemptKeepsTheFirstAttemptTimeAndTheFinishTime) {
   uint64_t seq = AddEvent(key_, "evt", kNow);
-  ASSERT_TRUE(store_->RecordAttempt(seq, MakeAttempt(1, kNow + 5, 503), EventState::kPending,
-                                    kNow + 5000)
-                  .ok());
-  ASSERT_TRUE(store_->RecordAttempt(seq, MakeAttempt(2, kNow + 5000, 204), EventState::kDelivered,
-                                    0)
-                  .ok());
+  ASSERT_TRUE(
+      store_->RecordAttempt(seq, MakeAttempt(1, kNow + 5, 503), EventState::kPending, kNow + 5000)
+          .ok());
+  ASSERT_TRUE(
+      store_->RecordAttempt(seq, MakeAttempt(2, kNow + 5000, 204), EventState::kDelivered, 0).ok());
   auto event = store_->GetEvent(seq);
   ASSERT_TRUE(event.ok());
   EXPECT_EQ(event->first_attempt_ms, kNow + 5);
@@ -978,15 +976,15 @@ TEST_F(DeliveryStoreTest, PruneRemovesOldFinishedEventsWithTheirAttemptsAndIds) 
   uint64_t old_pending = AddEvent({"acme", DocType::kNfe, "2"}, "old-pending", kNow);
   uint64_t late_finish = AddEvent({"acme", DocType::kNfe, "3"}, "late-finish", kNow);
   uint64_t young = AddEvent({"acme", DocType::kNfe, "4"}, "young", kNow + 40 * day);
-  ASSERT_TRUE(store_->RecordAttempt(old_done, MakeAttempt(1, kNow + 1, 204),
-                                    EventState::kDelivered, 0)
-                  .ok());
-  ASSERT_TRUE(store_->RecordAttempt(late_finish, MakeAttempt(1, kNow + 35 * day, 500),
-                                    EventState::kDead, 0)
-                  .ok());
-  ASSERT_TRUE(store_->RecordAttempt(young, MakeAttempt(1, kNow + 40 * day, 204),
-                                    EventState::kDelivered, 0)
-                  .ok());
+  ASSERT_TRUE(
+      store_->RecordAttempt(old_done, MakeAttempt(1, kNow + 1, 204), EventState::kDelivered, 0)
+          .ok());
+  ASSERT_TRUE(
+      store_->RecordAttempt(late_finish, MakeAttempt(1, kNow + 35 * day, 500), EventState::kDead, 0)
+          .ok());
+  ASSERT_TRUE(
+      store_->RecordAttempt(young, MakeAttempt(1, kNow + 40 * day, 204), EventState::kDelivered, 0)
+          .ok());
 
   auto pruned = store_->PruneFinished(kNow + 30 * day, 1000);
   ASSERT_TRUE(pruned.ok()) << pruned.status().ToString();
@@ -1003,8 +1001,8 @@ TEST_F(DeliveryStoreTest, PruneRemovesOldFinishedEventsWithTheirAttemptsAndIds) 
 
 TEST_F(DeliveryStoreTest, PruneStopsAtItsScanBound) {
   for (int i = 0; i < 5; ++i) {
-    uint64_t seq = AddEvent({"acme", DocType::kNfe, std::to_string(i)}, "e" + std::to_string(i),
-                            kNow);
+    uint64_t seq =
+        AddEvent({"acme", DocType::kNfe, std::to_string(i)}, "e" + std::to_string(i), kNow);
     ASSERT_TRUE(
         store_->RecordAttempt(seq, MakeAttempt(1, kNow, 204), EventState::kDelivered, 0).ok());
   }
