@@ -402,12 +402,12 @@ Result<std::optional<int64_t>> Dispatcher::NextWakeMs() {
   for (const auto& company : companies_) {
     std::optional<int64_t> start = company->endpoint->gate.NextStartMs(now);
     if (!start) continue;
-    Result<std::vector<EventRecord>> ready = store_.ReadyEvents(
-        company->id, std::numeric_limits<int64_t>::max(), company->in_flight + 1);
+    Result<std::vector<std::pair<int64_t, uint64_t>>> ready =
+        store_.ReadyTimes(company->id, company->in_flight + 1);
     if (!ready.ok()) return ready.status();
-    for (const EventRecord& event : *ready) {
-      if (in_flight_.count(event.seq) != 0) continue;
-      consider(std::max(event.next_attempt_ms, *start));
+    for (const auto& [at_ms, seq] : *ready) {
+      if (in_flight_.count(seq) != 0) continue;
+      consider(std::max(at_ms, *start));
       break;
     }
   }

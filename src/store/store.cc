@@ -529,6 +529,31 @@ Result<std::vector<EventRecord>> Store::ReadyEvents(const std::string& company, 
   return out;
 }
 
+Result<std::vector<std::pair<int64_t, uint64_t>>> Store::ReadyTimes(const std::string& company,
+                                                                    size_t limit) {
+  std::vector<std::pair<int64_t, uint64_t>> out;
+  if (limit == 0) return out;
+  Impl& impl = *impl_;
+  std::string prefix = ReadyPrefix(company);
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    out.clear();
+    return txn.Scan(
+        impl.company_ready, prefix, [&](std::string_view k, std::string_view) -> Result<Step> {
+          if (!k.starts_with(prefix)) return Step::kStop;
+          if (k.size() != prefix.size() + 16) {
+            return impl.Corrupt(
+                Status::Corruption("ready key has " + std::to_string(k.size()) + " bytes"),
+                impl.company_ready, company);
+          }
+          std::string_view rest = k.substr(prefix.size());
+          out.emplace_back(static_cast<int64_t>(ReadBe64(rest)), ReadBe64(rest.substr(8)));
+          return out.size() < limit ? Step::kNext : Step::kStop;
+        });
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Result<std::vector<std::string>> Store::CompaniesWithPendingEvents() {
   std::vector<std::string> out;
   Impl& impl = *impl_;

@@ -179,6 +179,11 @@ class Store {
   Result<std::vector<EventRecord>> ReadyEvents(const std::string& company, int64_t now_ms,
                                                size_t limit);
 
+  // The (next_attempt_ms, seq) of up to `limit` of `company`'s ready events, earliest first,
+  // read from the index alone: what a wake-up time needs, without decoding any event.
+  Result<std::vector<std::pair<int64_t, uint64_t>>> ReadyTimes(const std::string& company,
+                                                               size_t limit);
+
   // The companies that have pending events, in id order.
   Result<std::vector<std::string>> CompaniesWithPendingEvents();
 

@@ -848,6 +848,12 @@ TEST_F(DeliveryStoreTest, ReadyEventsAreSeparatedByCompany) {
   EXPECT_EQ((*beta)[0].id, "b1");
   EXPECT_TRUE(store_->ReadyEvents("acm", kNow, 10)->empty()) << "a prefix is not a company";
 
+  auto times = store_->ReadyTimes("acme", 10);
+  ASSERT_TRUE(times.ok());
+  EXPECT_EQ(*times, (std::vector<std::pair<int64_t, uint64_t>>{{kNow - 5, (*acme)[0].seq},
+                                                               {kNow, (*acme)[1].seq}}));
+  EXPECT_EQ(store_->ReadyTimes("acme", 1)->size(), 1u);
+
   auto companies = store_->CompaniesWithPendingEvents();
   ASSERT_TRUE(companies.ok());
   EXPECT_EQ(*companies, (std::vector<std::string>{"acme", "beta"}));
