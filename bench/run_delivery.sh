@@ -24,7 +24,7 @@ if awk -v l="${load%%,*}" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
   echo "warning: the machine is busy (load ${load%%,*} on $(nproc) cores); figures will be low" >&2
 fi
 # Other builds on a shared machine are the usual reason for a busy one; say so in the results.
-compilers=$(pgrep -c -x 'cc1plus|cc1|ld|collect2' || true)
+compilers=$(ps -e -o comm= | grep -cxE 'cc1plus|cc1|ld|collect2' || true)
 note="compiler processes running at the start: ${compilers:-0}${NOTE:+; $NOTE}"
 
 # The work folder holds a store per try (removed as each ends) and the log.
