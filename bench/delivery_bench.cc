@@ -17,17 +17,13 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/statfs.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -35,6 +31,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bench_machine.h"
 #include "delivery_bed.h"
 #include "delivery_receiver.h"
 #include "delivery_report.h"
@@ -245,40 +242,15 @@ DelayTry RunDelay(const Settings& settings, const std::string& dir) {
 }
 
 std::string Machine(json::object* out, const std::string& work) {
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  std::string cpu = "unknown";
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      cpu = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  long ram_mb = 0;
-  std::ifstream meminfo("/proc/meminfo");
-  for (std::string line; std::getline(meminfo, line);) {
-    if (line.rfind("MemTotal:", 0) == 0) ram_mb = std::atol(line.c_str() + 9) / 1024;
-  }
-  utsname uts{};
-  uname(&uts);
-  char date[64];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  const std::string line = DescribeMachine(out);
   // The store commits every attempt durably, so the disk under the work folder is part of the
   // machine.
   struct statfs fs_info {};
   statfs(work.c_str(), &fs_info);
   const std::string store_fs = fs_info.f_type == 0x01021994 ? "tmpfs" : "disk-backed";
-  (*out)["nproc"] = cores;
-  (*out)["cpu_model"] = cpu;
-  (*out)["ram_mb"] = ram_mb;
-  (*out)["kernel"] = std::string(uts.release);
-  (*out)["date"] = std::string(date);
   (*out)["store_filesystem"] = store_fs;
   (*out)["libcurl"] = std::string(curl_version());
-  return std::to_string(cores) + " cores, " + cpu + ", " + std::to_string(ram_mb) +
-         " MB RAM, Linux " + uts.release + ", " + date + "; store on " + store_fs + " (" + work +
-         ")";
+  return line + "; store on " + store_fs + " (" + work + ")";
 }
 
 std::vector<size_t> ParseList(const std::string& value) {

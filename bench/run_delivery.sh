@@ -36,4 +36,5 @@ if [[ -z "${KEEP_WORK:-}" ]]; then trap 'rm -rf "$work"' EXIT; fi
   --rate "${RATE:-200}" --seconds "${SECONDS_PER_RUN:-10}" --log-level "${LOG_LEVEL:-info}" \
   --load "$load" --note "$note" | tee "${out%.json}.txt"
 
-echo "load average after the run: $(uptime | sed 's/.*load average: //')" | tee -a "${out%.json}.txt"
+echo "load average after the run: $(uptime | sed 's/.*load average: //')" |
+  tee -a "${out%.json}.txt"
