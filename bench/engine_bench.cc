@@ -11,7 +11,6 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -22,7 +21,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -32,6 +30,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "bench_machine.h"
 
 namespace {
 
@@ -397,31 +397,6 @@ void CopyStore(const std::string& from, const std::string& to) {
   fs::copy_file(from + "/data.mdb", to + "/data.mdb");
 }
 
-std::string Machine(json::object* out) {
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  std::string cpu = "unknown";
-  std::istringstream cpuinfo(ReadText("/proc/cpuinfo"));
-  for (std::string line; std::getline(cpuinfo, line);) {
-    if (line.rfind("model name", 0) == 0) {
-      cpu = line.substr(line.find(':') + 2);
-      break;
-    }
-  }
-  const long ram_mb = StatusField(ReadText("/proc/meminfo"), "MemTotal") / 1024;
-  utsname uts{};
-  uname(&uts);
-  char date[64];
-  const std::time_t now = std::time(nullptr);
-  std::strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  (*out)["nproc"] = cores;
-  (*out)["cpu_model"] = cpu;
-  (*out)["ram_mb"] = ram_mb;
-  (*out)["kernel"] = std::string(uts.release);
-  (*out)["date"] = std::string(date);
-  return std::to_string(cores) + " cores, " + cpu + ", " + std::to_string(ram_mb) +
-         " MB RAM, Linux " + uts.release + ", " + date;
-}
-
 Args ParseArgs(int argc, char** argv) {
   Args args;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -478,7 +453,7 @@ int main(int argc, char** argv) {
 
   json::object result;
   json::object machine;
-  const std::string machine_line = Machine(&machine);
+  const std::string machine_line = gatilho::bench::DescribeMachine(&machine);
   machine["load_before"] = args.load;
   result["machine"] = machine;
   std::printf("machine: %s\nload before: %s\n", machine_line.c_str(), args.load.c_str());
