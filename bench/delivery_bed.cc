@@ -65,16 +65,6 @@ ObservedHttpClient::Endpoint ObservedHttpClient::endpoint(const std::string& url
   return found == endpoints_.end() ? Endpoint{} : found->second;
 }
 
-HttpClient::Options DaemonHttpOptions(int poll_concurrency) {
-  // The same arithmetic as the run command: polls get a connection each, and the webhooks'
-  // share of the total comes on top.
-  HttpClient::Options options;
-  options.max_connections_per_host =
-      std::max<size_t>(options.max_connections_per_host, static_cast<size_t>(poll_concurrency));
-  options.max_total_connections += static_cast<size_t>(poll_concurrency);
-  return options;
-}
-
 Result<std::unique_ptr<Bed>> Bed::Create(const std::string& dir,
                                          std::map<std::string, DeliverySink> sinks,
                                          const HttpClient::Options& http_options) {
@@ -87,9 +77,11 @@ Result<std::unique_ptr<Bed>> Bed::Create(const std::string& dir,
   Result<std::unique_ptr<HttpClient>> http = HttpClient::Create(http_options);
   if (!http.ok()) return http.status();
   bed->http_ = std::make_unique<ObservedHttpClient>(std::move(*http));
-  Result<std::unique_ptr<Dispatcher>> dispatcher =
-      Dispatcher::Create(*bed->store_, *bed->http_, SystemClock::Instance(), std::move(sinks),
-                         Dispatcher::Options{}, nullptr);
+  // The daemon's own limit for these sinks (daemon/delivery_sinks.h), not the default.
+  Dispatcher::Options options;
+  options.max_in_flight = DispatcherSlotsFor(sinks);
+  Result<std::unique_ptr<Dispatcher>> dispatcher = Dispatcher::Create(
+      *bed->store_, *bed->http_, SystemClock::Instance(), std::move(sinks), options, nullptr);
   if (!dispatcher.ok()) return dispatcher.status();
   bed->dispatcher_ = std::move(*dispatcher);
   return bed;

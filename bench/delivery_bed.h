@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "daemon/delivery_sinks.h"
 #include "delivery/dispatcher.h"
 #include "net/http_client.h"
 #include "store/store.h"
@@ -55,9 +56,6 @@ class ObservedHttpClient final : public HttpClient {
   std::unique_ptr<HttpClient> inner_;
   std::map<std::string, Endpoint> endpoints_;
 };
-
-// The HttpClient options `gatilho run` derives from the global config's poll_concurrency.
-HttpClient::Options DaemonHttpOptions(int poll_concurrency);
 
 class Bed {
  public:

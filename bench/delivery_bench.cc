@@ -127,7 +127,7 @@ FastTry RunFastLoad(const Settings& settings, size_t cap, size_t slow_events,
   sinks.emplace(kFast, WebhookSink(fast_url, cap));
   if (slow_events > 0) sinks.emplace(kSlow, WebhookSink(slow_url, settings.default_cap));
   std::unique_ptr<Bed> bed =
-      Take(Bed::Create(dir, sinks, DaemonHttpOptions(settings.poll_concurrency)), "bed");
+      Take(Bed::Create(dir, sinks, HttpOptionsFor(settings.poll_concurrency, sinks)), "bed");
 
   const int64_t now = SystemClock::Instance().WallMs();
   const int64_t seed_start = SteadyNs();
@@ -183,7 +183,7 @@ DelayTry RunDelay(const Settings& settings, const std::string& dir) {
   std::map<std::string, DeliverySink> sinks;
   sinks.emplace(kFast, WebhookSink(url, settings.default_cap));
   std::unique_ptr<Bed> bed =
-      Take(Bed::Create(dir, sinks, DaemonHttpOptions(settings.poll_concurrency)), "bed");
+      Take(Bed::Create(dir, sinks, HttpOptionsFor(settings.poll_concurrency, sinks)), "bed");
   const Clock& clock = SystemClock::Instance();
   const size_t count = static_cast<size_t>(std::llround(settings.rate * settings.seconds));
   std::vector<WatchUpdate> updates =

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "daemon/daemon.h"
+#include "daemon/delivery_sinks.h"
 #include "daemon/logging.h"
 #include "daemon/run_lock.h"
 
@@ -53,13 +54,8 @@ int RunCommand(const std::vector<std::string>& args) {
     PrintError(lock.status().message());
     return kExitFailure;
   }
-  // One connection per poll in flight: polls are the bulk of the traffic, and with fewer
-  // connections than polls libcurl queues the rest behind them. The webhooks get their own
-  // share of the total on top.
-  HttpClient::Options http_options;
-  http_options.max_connections_per_host =
-      std::max<size_t>(http_options.max_connections_per_host, config->global.poll_concurrency);
-  http_options.max_total_connections += config->global.poll_concurrency;
+  HttpClient::Options http_options =
+      HttpOptionsFor(config->global.poll_concurrency, DeliverySinks(*config));
   Result<std::unique_ptr<HttpClient>> http = HttpClient::Create(http_options);
   if (!http.ok()) {
     PrintError(http.status().ToString());

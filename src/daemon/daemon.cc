@@ -59,8 +59,10 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   Dispatcher::Options dispatch_options;
   dispatch_options.retry.horizon_ms = int64_t{config.global.retry_horizon_hours} * 3600 * 1000;
   dispatch_options.breaker_alert_ms = int64_t{config.global.breaker_alert_minutes} * 60 * 1000;
+  std::map<std::string, DeliverySink> sinks = DeliverySinks(config);
+  dispatch_options.max_in_flight = DispatcherSlotsFor(sinks);
   Result<std::unique_ptr<Dispatcher>> dispatcher =
-      Dispatcher::Create(store, http, clock, DeliverySinks(config), dispatch_options, notify);
+      Dispatcher::Create(store, http, clock, std::move(sinks), dispatch_options, notify);
   if (!dispatcher.ok()) return dispatcher.status();
 
   Result<std::unique_ptr<ChangeNotifier>> notifier = ChangeNotifier::Listen(store.dir());

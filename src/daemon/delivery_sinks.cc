@@ -38,4 +38,68 @@ std::map<std::string, DeliverySink> DeliverySinks(const Config& config) {
   return sinks;
 }
 
+std::string HostOf(const std::string& url) {
+  std::string lower;
+  for (char c : url)
+    lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  size_t scheme_end = lower.find("://");
+  if (scheme_end == std::string::npos) return lower;
+  std::string scheme = lower.substr(0, scheme_end);
+  size_t start = scheme_end + 3;
+  size_t end = lower.find_first_of("/?#", start);
+  std::string authority = lower.substr(start, end == std::string::npos ? end : end - start);
+  size_t at = authority.rfind('@');
+  if (at != std::string::npos) authority = authority.substr(at + 1);
+  // A port is what follows the last ':' unless that ':' is inside an IPv6 literal's brackets.
+  size_t colon = authority.rfind(':');
+  bool has_port = colon != std::string::npos && authority.find(']', colon) == std::string::npos;
+  if (!has_port) {
+    authority += scheme == "https"                           ? ":443"
+                 : scheme == "http"                          ? ":80"
+                 : scheme == "socks5" || scheme == "socks5h" ? ":1080"
+                                                             : "";
+  }
+  return scheme + "://" + authority;
+}
+
+DeliveryConnections ConnectionsFor(const std::map<std::string, DeliverySink>& sinks) {
+  std::map<std::string, size_t> cap_by_endpoint;
+  std::map<std::string, std::string> host_by_endpoint;
+  for (const auto& [id, sink] : sinks) {
+    if (sink.kind != DeliverySink::Kind::kWebhook) continue;
+    std::string key = Dispatcher::EndpointKey(sink);
+    // Companies sharing an endpoint share its gate, whose cap is the first company's.
+    if (cap_by_endpoint.count(key) != 0) continue;
+    cap_by_endpoint[key] = std::max<size_t>(1, sink.gate.max_in_flight);
+    host_by_endpoint[key] =
+        HostOf(sink.webhook.proxy.empty() ? sink.webhook.url : sink.webhook.proxy);
+  }
+  DeliveryConnections needs;
+  std::map<std::string, size_t> by_host;
+  for (const auto& [key, cap] : cap_by_endpoint) {
+    needs.total += cap;
+    needs.per_host = std::max(needs.per_host, by_host[host_by_endpoint[key]] += cap);
+  }
+  return needs;
+}
+
+HttpClient::Options HttpOptionsFor(int poll_concurrency,
+                                   const std::map<std::string, DeliverySink>& sinks) {
+  constexpr size_t kSpareConnections = 8;
+  const size_t polls = static_cast<size_t>(std::max(1, poll_concurrency));
+  DeliveryConnections deliveries = ConnectionsFor(sinks);
+  HttpClient::Options options;
+  // With fewer connections than polls in flight libcurl queues the rest behind them; with a
+  // per-host limit below an ERP host's caps a slow endpoint holds its neighbours' connections.
+  options.max_connections_per_host =
+      std::max({options.max_connections_per_host, polls, deliveries.per_host});
+  options.max_total_connections = polls + deliveries.total + kSpareConnections;
+  return options;
+}
+
+size_t DispatcherSlotsFor(const std::map<std::string, DeliverySink>& sinks) {
+  // A file sink's write is synchronous and over before the next starts: one slot covers them.
+  return ConnectionsFor(sinks).total + 1;
+}
+
 }  // namespace gatilho
