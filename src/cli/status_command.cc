@@ -14,6 +14,19 @@ namespace po = boost::program_options;
 
 namespace {
 
+// The endpoints an operator or a 410 disabled; enabled ones are the normal case and not listed.
+void PrintEndpoints(Store& store) {
+  Result<std::vector<std::pair<std::string, EndpointRecord>>> endpoints = store.Endpoints();
+  if (!endpoints.ok()) return;
+  for (const auto& [sink, record] : *endpoints) {
+    if (!record.disabled) continue;
+    // A URL is stored as configured and may carry credentials; a folder is stored as "file:".
+    std::string shown = sink.starts_with("file:") ? sink.substr(5) : UrlForDisplay(sink);
+    std::printf("endpoint %s is disabled (%s, %s): `gatilho endpoint enable` delivers its events\n",
+                shown.c_str(), record.reason.c_str(), FormatTime(record.changed_ms).c_str());
+  }
+}
+
 // Listing more watches than this is a job for `--json` and a script, not for a terminal.
 constexpr size_t kMaxListed = 1000;
 
@@ -107,10 +120,12 @@ int PrintOverview(Store& store) {
               static_cast<unsigned long long>(counts->watches_done),
               static_cast<unsigned long long>(counts->watches_paused),
               static_cast<unsigned long long>(counts->watches_failing));
-  std::printf("events:  %llu pending, %llu delivered, %llu dead\n",
+  std::printf("events:  %llu pending, %llu delivered, %llu dead, %llu superseded\n",
               static_cast<unsigned long long>(counts->events_pending),
               static_cast<unsigned long long>(counts->events_delivered),
-              static_cast<unsigned long long>(counts->events_dead));
+              static_cast<unsigned long long>(counts->events_dead),
+              static_cast<unsigned long long>(counts->events_superseded));
+  PrintEndpoints(store);
   PrintTokens(store);
   PrintLearnedTimings(store);
   return kExitOk;

@@ -120,6 +120,10 @@ TEST_F(DeliveryTest, DisabledEndpointHoldsEventsUntilItIsEnabled) {
   EXPECT_NE(list.out.find(acme_url + "  disabled (disabled by the operator"), std::string::npos)
       << list.out;
   EXPECT_NE(list.out.find(receiver_url_ + "/erp/beta  enabled"), std::string::npos) << list.out;
+  CliRun status = Cli({"status"});
+  EXPECT_NE(status.out.find("endpoint " + acme_url + " is disabled (disabled by the operator"),
+            std::string::npos)
+      << status.out;
 
   for (int i = 0; i < 3; ++i) {
     Submit(kAcme, "nfe", "HOLD" + std::to_string(i));
