@@ -1,8 +1,11 @@
 // delivery_bench: benchmark 3, the delivery path in real time. It runs the daemon's own
 // Dispatcher, HttpClient and LMDB Store (delivery_bed.h) against webhook receivers on 127.0.0.1
-// (delivery_receiver.h) and measures three things:
+// (delivery_receiver.h) and measures four things:
 //   A. throughput: a backlog of events for one company, whose endpoint answers 204 at once;
-//   B. isolation: the same, beside a second company whose endpoint holds every answer;
+//   B. isolation: the same, beside a second company whose endpoint, on a host of its own, holds
+//      every answer;
+//   B2. isolation on one host: the same, but the slow endpoint is another path on fast's host
+//      and port, with twice the default cap;
 //   C. delay: events committed one at a time at a steady rate, each followed by Pump() as the
 //      daemon does in the poller's turn; the time from the commit to the receiver's arrival.
 //
@@ -44,6 +47,9 @@ namespace json = boost::json;
 
 constexpr char kFast[] = "fast";
 constexpr char kSlow[] = "slow";
+// Every receiver delays only the answers under this path, so slow's endpoint is the same path
+// whether it has a host of its own (B) or shares fast's (B2).
+constexpr char kSlowPath[] = "/slow";
 // The seeding writes this many events per transaction, as a poller's batch commit would.
 constexpr size_t kSeedBatch = 5'000;
 // The loop never sleeps longer than this, so a stuck try notices its deadline.
@@ -69,6 +75,7 @@ std::unique_ptr<BenchReceiver> StartReceiver(int delay_ms) {
   BenchReceiver::Options options;
   options.status = 204;
   options.delay_ms = delay_ms;
+  options.delayed_path = kSlowPath;
   return Take(BenchReceiver::Start(options), "starting a receiver");
 }
 
@@ -114,18 +121,23 @@ DeliveryCheck CheckDeliveries(Store& store, const std::string& company, size_t e
   return check;
 }
 
-// A and B: `events` events of company "fast" behind an endpoint that answers at once, and,
-// with `slow_events` > 0, company "slow" behind one that holds each answer slow_delay_ms.
-// Measured from the first Pump() to the moment the last fast delivery was recorded.
-FastTry RunFastLoad(const Settings& settings, size_t cap, size_t slow_events,
-                    const std::string& dir) {
-  std::unique_ptr<BenchReceiver> fast = StartReceiver(0);
-  std::unique_ptr<BenchReceiver> slow = StartReceiver(settings.slow_delay_ms);
+// A, B and B2: `events` events of company "fast" behind an endpoint that answers at once, and,
+// unless `place` is kNone, slow_events of company "slow" behind one that holds each answer
+// slow_delay_ms. Measured from the first Pump() to the moment the last fast delivery was recorded.
+FastTry RunFastLoad(const Settings& settings, size_t cap, SlowPlace place, const std::string& dir) {
+  const bool same_host = place == SlowPlace::kSameHost;
+  std::unique_ptr<BenchReceiver> fast = StartReceiver(same_host ? settings.slow_delay_ms : 0);
+  std::unique_ptr<BenchReceiver> own_host;
+  if (place == SlowPlace::kOwnHost) own_host = StartReceiver(settings.slow_delay_ms);
+  BenchReceiver& slow = own_host ? *own_host : *fast;
   const std::string fast_url = fast->Url("/webhook");
-  const std::string slow_url = slow->Url("/webhook");
+  const std::string slow_url = slow.Url(std::string(kSlowPath) + "/webhook");
   std::map<std::string, DeliverySink> sinks;
   sinks.emplace(kFast, WebhookSink(fast_url, cap));
-  if (slow_events > 0) sinks.emplace(kSlow, WebhookSink(slow_url, settings.default_cap));
+  if (place != SlowPlace::kNone) {
+    sinks.emplace(kSlow, WebhookSink(slow_url, same_host ? settings.same_host_slow_cap
+                                                         : settings.default_cap));
+  }
   std::unique_ptr<Bed> bed =
       Take(Bed::Create(dir, sinks, HttpOptionsFor(settings.poll_concurrency, sinks)), "bed");
 
@@ -135,11 +147,12 @@ FastTry RunFastLoad(const Settings& settings, size_t cap, size_t slow_events,
                        Take(PrepareEvents(bed->store(), kFast, settings.events, now), "seed"),
                        kSeedBatch),
         "seeding fast");
-  if (slow_events > 0) {
-    Check(ApplyInBatches(bed->store(),
-                         Take(PrepareEvents(bed->store(), kSlow, slow_events, now), "seed"),
-                         kSeedBatch),
-          "seeding slow");
+  if (place != SlowPlace::kNone) {
+    Check(
+        ApplyInBatches(bed->store(),
+                       Take(PrepareEvents(bed->store(), kSlow, settings.slow_events, now), "seed"),
+                       kSeedBatch),
+        "seeding slow");
   }
   FastTry out;
   out.seed_seconds = static_cast<double>(SteadyNs() - seed_start) / 1e9;
@@ -166,11 +179,16 @@ FastTry RunFastLoad(const Settings& settings, size_t cap, size_t slow_events,
   out.fast_failed_answers = fast_seen.answered - fast_seen.delivered;
   out.fast_max_in_flight = fast_seen.max_in_flight;
   out.fast_connections = fast->connections();
-  out.fast_check = CheckDeliveries(bed->store(), kFast, settings.events, fast->TakeArrivals());
+  std::vector<BenchReceiver::Arrival> arrivals = fast->TakeArrivals();
+  // In B2 fast's receiver also read slow's requests: the delayed ones.
+  std::erase_if(arrivals, [](const BenchReceiver::Arrival& a) { return a.delayed; });
+  out.fast_check = CheckDeliveries(bed->store(), kFast, settings.events, arrivals);
   out.slow_completed = slow_seen.delivered;
   out.slow_max_in_flight = slow_seen.max_in_flight;
-  out.slow_max_held = slow->max_held();
-  out.slow_connections = slow->connections();
+  out.slow_max_held = slow.max_held();
+  // In B2 one connection may carry either company's requests in turn, so only fast_connections,
+  // the receiver's total, means anything there.
+  out.slow_connections = own_host ? own_host->connections() : 0;
   bed.reset();
   fs::remove_all(dir);
   return out;
@@ -265,6 +283,9 @@ Settings ParseArgs(int argc, char** argv) {
   Settings s;
   // The slow endpoint of B and the endpoint of C keep the gate's default in-flight cap.
   s.default_cap = EndpointGate::Options{}.max_in_flight;
+  // B2's slow endpoint alone could fill the per-host limit the run command set before it counted
+  // every endpoint of a host (poll_concurrency, 16): the case that starved fast.
+  s.same_host_slow_cap = 2 * s.default_cap;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string name = argv[i];
     const std::string value = argv[i + 1];
@@ -333,11 +354,15 @@ int Main(int argc, char** argv) {
   for (int attempt = 1; attempt <= settings.repeats; ++attempt) {
     for (size_t cap : settings.caps) {
       const std::string tag = "cap" + std::to_string(cap) + "-" + std::to_string(attempt);
-      report.Alone(cap, attempt, RunFastLoad(settings, cap, 0, settings.work + "/a-" + tag));
+      report.Alone(cap, attempt,
+                   RunFastLoad(settings, cap, SlowPlace::kNone, settings.work + "/a-" + tag));
       if (settings.slow_events > 0) {
         report.WithSlow(
             cap, attempt,
-            RunFastLoad(settings, cap, settings.slow_events, settings.work + "/b-" + tag));
+            RunFastLoad(settings, cap, SlowPlace::kOwnHost, settings.work + "/b-" + tag));
+        report.SameHost(
+            cap, attempt,
+            RunFastLoad(settings, cap, SlowPlace::kSameHost, settings.work + "/b2-" + tag));
       }
     }
     report.Delay(attempt, RunDelay(settings, settings.work + "/c-" + std::to_string(attempt)));

@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <mutex>
+#include <string_view>
 #include <thread>
 
 namespace gatilho::bench {
@@ -37,7 +38,8 @@ struct BenchReceiver::Impl {
 
   std::mutex mu;
   std::vector<Arrival> arrivals;  // guarded by mu
-  // Touched on the server thread only, read from others.
+  // Touched on the server thread only, read from others. held counts delayed answers only: the
+  // ones a slow endpoint keeps its client waiting for.
   std::atomic<size_t> held{0};
   std::atomic<size_t> max_held{0};
   std::atomic<size_t> connections{0};
@@ -63,19 +65,21 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec, size_t /*bytes*/) {
     if (ec) return Close();
     const int64_t arrived = SteadyNs();
+    const std::string_view target(request_.target().data(), request_.target().size());
+    delayed_ = owner_.options.delay_ms > 0 && target.starts_with(owner_.options.delayed_path);
     {
       std::lock_guard lock(owner_.mu);
-      owner_.arrivals.push_back({std::string(request_["webhook-id"]), arrived});
+      owner_.arrivals.push_back({std::string(request_["webhook-id"]), arrived, delayed_});
     }
-    const size_t held = ++owner_.held;
-    if (held > owner_.max_held.load()) owner_.max_held = held;
 
     response_ = {};
     response_.version(request_.version());
     response_.result(static_cast<unsigned>(owner_.options.status));
     response_.keep_alive(request_.keep_alive());
     response_.prepare_payload();
-    if (owner_.options.delay_ms <= 0) return Write();
+    if (!delayed_) return Write();
+    const size_t held = ++owner_.held;
+    if (held > owner_.max_held.load()) owner_.max_held = held;
     timer_.expires_after(std::chrono::milliseconds(owner_.options.delay_ms));
     timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
       if (timer_ec) {
@@ -92,7 +96,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void OnWrite(beast::error_code ec, size_t /*bytes*/) {
-    --owner_.held;
+    if (delayed_) --owner_.held;
     if (ec || !response_.keep_alive()) return Close();
     Read();
   }
@@ -108,6 +112,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   http::request<http::string_body> request_;
   http::response<http::empty_body> response_;
+  bool delayed_ = false;  // the request being answered
 };
 
 }  // namespace

@@ -62,7 +62,7 @@ json::object CheckJson(const DeliveryCheck& check) {
           {"clean", check.Clean()}};
 }
 
-json::object FastJson(const FastTry& one, bool with_slow) {
+json::object FastJson(const FastTry& one, SlowPlace place) {
   json::object out{{"events_per_second", Round(one.events_per_second, 0)},
                    {"seconds", Round(one.seconds, 3)},
                    {"loop_cpu_ms_per_1000", Round(one.loop_cpu_ms_per_1000, 1)},
@@ -73,12 +73,12 @@ json::object FastJson(const FastTry& one, bool with_slow) {
                    {"receiver_connections", one.fast_connections},
                    {"seed_seconds", Round(one.seed_seconds, 2)},
                    {"check", CheckJson(one.fast_check)}};
-  if (with_slow) {
+  if (place != SlowPlace::kNone) {
     out["slow_completed"] = one.slow_completed;
     out["slow_max_in_flight_seen"] = one.slow_max_in_flight;
     out["slow_max_held_at_receiver"] = one.slow_max_held;
-    out["slow_receiver_connections"] = one.slow_connections;
   }
+  if (place == SlowPlace::kOwnHost) out["slow_receiver_connections"] = one.slow_connections;
   return out;
 }
 
@@ -97,6 +97,52 @@ std::string Fixed(double value, int decimals) {
   char text[64];
   std::snprintf(text, sizeof(text), "%.*f", decimals, value);
   return text;
+}
+
+// B's or B2's figures for one cap, as rows and as JSON: fast's median beside slow over its
+// median alone (`alone`, `alone_eps`). Clears *clean if a try was not.
+json::object Isolation(SlowPlace place, size_t slow_cap, const std::string& cap,
+                       const std::vector<FastTry>& alone, double alone_eps,
+                       const std::vector<FastTry>& beside, bool* clean) {
+  const bool same_host = place == SlowPlace::kSameHost;
+  const std::string name = same_host ? "B2: " : "B: ";
+  const double with = MedianOf(beside, [](const FastTry& t) { return t.events_per_second; });
+  const double ratio = alone_eps > 0 ? with / alone_eps : 0;
+  const double completed = MedianOf(beside, [](const FastTry& t) { return t.slow_completed; });
+  size_t most = 0;
+  size_t held = 0;
+  json::array each;
+  json::array paired;
+  for (size_t i = 0; i < beside.size(); ++i) {
+    *clean = *clean && beside[i].fast_check.Clean();
+    most = std::max(most, beside[i].slow_max_in_flight);
+    held = std::max(held, beside[i].slow_max_held);
+    each.push_back(FastJson(beside[i], place));
+    if (i < alone.size()) {
+      paired.push_back(Round(beside[i].events_per_second / alone[i].events_per_second, 3));
+    }
+  }
+  const bool met = ratio >= kIsolationTarget;
+  Row(name + "fast events/s with slow " + (same_host ? "on the same host" : "alongside") +
+          ", max_in_flight " + cap,
+      Fixed(with, 0));
+  Row(name + "ratio with slow / alone (target >= 0.90), " + cap + (met ? " [MET]" : " [MISSED]"),
+      Fixed(ratio, 3));
+  Row(name + "slow deliveries completed meanwhile, " + cap, Fixed(completed, 0));
+  Row(name + "slow's most in flight, client / receiver (cap " + std::to_string(slow_cap) + "), " +
+          cap,
+      std::to_string(most) + " / " + std::to_string(held));
+  return json::object{{"median_fast_events_per_second_alone", Round(alone_eps, 0)},
+                      {"median_fast_events_per_second_with_slow", Round(with, 0)},
+                      {"ratio", Round(ratio, 3)},
+                      {"target", kIsolationTarget},
+                      {"met", met},
+                      {"ratio_of_each_try_pair", std::move(paired)},
+                      {"median_slow_completed", completed},
+                      {"slow_cap", slow_cap},
+                      {"slow_max_in_flight_seen", most},
+                      {"slow_max_held_at_receiver", held},
+                      {"tries", std::move(each)}};
 }
 
 }  // namespace
@@ -123,6 +169,7 @@ void Report::Start(const std::string& machine_line, json::object machine) {
   root_["settings"] = json::object{{"events", settings_.events},
                                    {"slow_events", settings_.slow_events},
                                    {"slow_delay_ms", settings_.slow_delay_ms},
+                                   {"same_host_slow_cap", settings_.same_host_slow_cap},
                                    {"repeats", settings_.repeats},
                                    {"delay_rate_per_second", settings_.rate},
                                    {"delay_seconds", settings_.seconds},
@@ -161,6 +208,19 @@ void Report::WithSlow(size_t cap, int attempt, const FastTry& result) {
   std::fflush(stdout);
 }
 
+void Report::SameHost(size_t cap, int attempt, const FastTry& result) {
+  same_host_[cap].push_back(result);
+  std::printf(
+      "  try %d, B2 max_in_flight %zu, slow on the same host and port: fast %.0f events/s (%.2f "
+      "s), loop CPU %.1f ms per 1000; %s; slow (cap %zu): %llu completed, at most %zu in flight "
+      "(%zu held at the receiver); %zu connections to the shared receiver\n",
+      attempt, cap, result.events_per_second, result.seconds, result.loop_cpu_ms_per_1000,
+      CheckLine(result.fast_check).c_str(), settings_.same_host_slow_cap,
+      static_cast<unsigned long long>(result.slow_completed), result.slow_max_in_flight,
+      result.slow_max_held, result.fast_connections);
+  std::fflush(stdout);
+}
+
 void Report::Delay(int attempt, const DelayTry& result) {
   delay_.push_back(result);
   std::printf(
@@ -175,6 +235,7 @@ void Report::Finish() {
   bool clean = true;
   json::object throughput;
   json::object isolation;
+  json::object same_host;
   std::printf("\n");
   Row("figure (median of " + std::to_string(settings_.repeats) + " tries)", "value");
   for (const auto& [cap, tries] : alone_) {
@@ -186,7 +247,7 @@ void Report::Finish() {
     json::array each;
     for (const FastTry& one : tries) {
       clean = clean && one.fast_check.Clean();
-      each.push_back(FastJson(one, false));
+      each.push_back(FastJson(one, SlowPlace::kNone));
     }
     throughput["max_in_flight_" + c] =
         json::object{{"median_events_per_second", Round(eps, 0)},
@@ -198,44 +259,15 @@ void Report::Finish() {
     Row("A: process CPU ms per 1000 (with receiver), max_in_flight " + c, Fixed(all_cpu, 1));
 
     auto slow = with_slow_.find(cap);
-    if (slow == with_slow_.end()) continue;
-    const std::vector<FastTry>& beside = slow->second;
-    const double with = MedianOf(beside, [](const FastTry& t) { return t.events_per_second; });
-    const double ratio = eps > 0 ? with / eps : 0;
-    const double completed = MedianOf(beside, [](const FastTry& t) { return t.slow_completed; });
-    size_t most = 0;
-    size_t held = 0;
-    json::array each_slow;
-    json::array paired;
-    for (size_t i = 0; i < beside.size(); ++i) {
-      clean = clean && beside[i].fast_check.Clean();
-      most = std::max(most, beside[i].slow_max_in_flight);
-      held = std::max(held, beside[i].slow_max_held);
-      each_slow.push_back(FastJson(beside[i], true));
-      if (i < tries.size()) {
-        paired.push_back(Round(beside[i].events_per_second / tries[i].events_per_second, 3));
-      }
+    if (slow != with_slow_.end()) {
+      isolation["max_in_flight_" + c] = Isolation(SlowPlace::kOwnHost, settings_.default_cap, c,
+                                                  tries, eps, slow->second, &clean);
     }
-    const bool met = ratio >= kIsolationTarget;
-    isolation["max_in_flight_" + c] =
-        json::object{{"median_fast_events_per_second_alone", Round(eps, 0)},
-                     {"median_fast_events_per_second_with_slow", Round(with, 0)},
-                     {"ratio", Round(ratio, 3)},
-                     {"target", kIsolationTarget},
-                     {"met", met},
-                     {"ratio_of_each_try_pair", std::move(paired)},
-                     {"median_slow_completed", completed},
-                     {"slow_cap", settings_.default_cap},
-                     {"slow_max_in_flight_seen", most},
-                     {"slow_max_held_at_receiver", held},
-                     {"tries", std::move(each_slow)}};
-    Row("B: fast events/s with slow alongside, max_in_flight " + c, Fixed(with, 0));
-    Row("B: ratio with slow / alone (target >= 0.90), " + c + (met ? " [MET]" : " [MISSED]"),
-        Fixed(ratio, 3));
-    Row("B: slow deliveries completed meanwhile, " + c, Fixed(completed, 0));
-    Row("B: slow's most in flight, client / receiver (cap " +
-            std::to_string(settings_.default_cap) + "), " + c,
-        std::to_string(most) + " / " + std::to_string(held));
+    auto same = same_host_.find(cap);
+    if (same != same_host_.end()) {
+      same_host["max_in_flight_" + c] = Isolation(
+          SlowPlace::kSameHost, settings_.same_host_slow_cap, c, tries, eps, same->second, &clean);
+    }
   }
 
   json::array delay_tries;
@@ -265,6 +297,7 @@ void Report::Finish() {
 
   root_["throughput"] = std::move(throughput);
   root_["isolation"] = std::move(isolation);
+  root_["isolation_same_host"] = std::move(same_host);
   root_["delay"] = std::move(delay);
   root_["every_try_clean"] = clean;
   root_["notes"] = json::array{
@@ -272,7 +305,9 @@ void Report::Finish() {
       "in the store)",
       "loop CPU: getrusage(RUSAGE_THREAD) of the thread running Pump()/Poll(), the daemon's "
       "share; process CPU adds the receivers' threads",
-      "B ratio: median fast events/s with slow alongside over median alone, same cap",
+      "B ratio: median fast events/s with slow alongside over median alone, same cap; B2 the "
+      "same with slow's endpoint a path (/slow) of fast's host and port, whose one receiver "
+      "counts both companies' connections in receiver_connections",
       "C: medians over the tries of each try's percentile; delay = receiver's steady-clock "
       "arrival minus the steady-clock time Store::Apply returned"};
 

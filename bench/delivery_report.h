@@ -16,10 +16,11 @@ namespace gatilho::bench {
 struct Settings {
   std::string work;
   std::string out;
-  size_t events = 20'000;              // A and B: fast's backlog
-  size_t slow_events = 2'000;          // B: slow's backlog (0 skips B)
-  int slow_delay_ms = 5'000;           // B: how long slow holds each answer
-  size_t default_cap = 8;              // slow's and C's max_in_flight: the gate's default
+  size_t events = 20'000;              // A, B and B2: fast's backlog
+  size_t slow_events = 2'000;          // B and B2: slow's backlog (0 skips both)
+  int slow_delay_ms = 5'000;           // B and B2: how long slow holds each answer
+  size_t default_cap = 8;              // B's slow and C's max_in_flight: the gate's default
+  size_t same_host_slow_cap = 16;      // B2's slow max_in_flight
   std::vector<size_t> caps = {8, 32};  // fast's max_in_flight
   int repeats = 3;
   double rate = 200;          // C: events committed per second
@@ -29,6 +30,11 @@ struct Settings {
   std::string load;  // `uptime` before the run, as given
   std::string note;  // what else ran on the machine, as given
 };
+
+// Where company "slow" is in a try of A, B or B2: absent (A), behind a host of its own (B), or
+// behind another path of fast's host and port (B2), where libcurl's per-host limit counts both
+// endpoints together.
+enum class SlowPlace { kNone, kOwnHost, kSameHost };
 
 // Whether every event was delivered exactly once.
 struct DeliveryCheck {
@@ -44,7 +50,7 @@ struct DeliveryCheck {
   }
 };
 
-// One try of A (alone) or B (beside slow).
+// One try of A (alone), B or B2 (beside slow).
 struct FastTry {
   double seed_seconds = 0;
   double seconds = 0;  // first Pump() to the last fast delivery recorded in the store
@@ -54,13 +60,13 @@ struct FastTry {
   double loop_cpu_share = 0;           // CPU seconds of the loop thread per wall second
   uint64_t fast_failed_answers = 0;
   size_t fast_max_in_flight = 0;
-  size_t fast_connections = 0;  // TCP connections the fast receiver accepted
+  size_t fast_connections = 0;  // TCP connections the fast receiver accepted (B2: slow's too)
   DeliveryCheck fast_check;
-  // B only.
+  // B and B2 only.
   uint64_t slow_completed = 0;    // slow deliveries recorded by the time fast was done
   size_t slow_max_in_flight = 0;  // seen by the HttpClient: started, not yet answered
-  size_t slow_max_held = 0;       // seen by the slow receiver: read, not yet answered
-  size_t slow_connections = 0;
+  size_t slow_max_held = 0;       // seen by the slow receiver: delayed, not yet answered
+  size_t slow_connections = 0;    // B only: B2's receiver cannot tell whose a connection is
 };
 
 struct Percentiles {
@@ -88,6 +94,7 @@ class Report {
   void Start(const std::string& machine_line, boost::json::object machine);
   void Alone(size_t cap, int attempt, const FastTry& result);
   void WithSlow(size_t cap, int attempt, const FastTry& result);
+  void SameHost(size_t cap, int attempt, const FastTry& result);
   void Delay(int attempt, const DelayTry& result);
   // Prints the medians and writes the JSON file.
   void Finish();
@@ -97,6 +104,7 @@ class Report {
   boost::json::object root_;
   std::map<size_t, std::vector<FastTry>> alone_;
   std::map<size_t, std::vector<FastTry>> with_slow_;
+  std::map<size_t, std::vector<FastTry>> same_host_;
   std::vector<DelayTry> delay_;
 };
 

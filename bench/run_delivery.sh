@@ -3,7 +3,7 @@
 # unless BUILD_DIR says otherwise), then runs the real Dispatcher, HttpClient and LMDB store
 # against webhook receivers on loopback and prints a table (also kept in
 # bench/results/delivery.txt); the figures go to bench/results/delivery.json.
-# About 3 minutes on 2 cores.
+# About 4 minutes on 2 cores.
 #   bench/run_delivery.sh
 # Knobs (environment): EVENTS=20000 SLOW_EVENTS=2000 SLOW_DELAY_MS=5000 CAPS=8,32 REPEATS=3
 # RATE=200 SECONDS_PER_RUN=10 LOG_LEVEL=info JOBS=2 NOTE=text WORK_DIR=dir (the store lives
