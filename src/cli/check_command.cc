@@ -3,6 +3,7 @@
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/digest.h"
+#include "core/url.h"
 
 namespace gatilho::cli {
 

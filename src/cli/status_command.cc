@@ -6,6 +6,7 @@
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/url.h"
 #include "schedule/completion_model.h"
 
 namespace gatilho::cli {

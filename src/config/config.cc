@@ -14,6 +14,7 @@
 #include "config/config_errors.h"
 #include "config/config_file.h"
 #include "config/webhook_secret.h"
+#include "core/url.h"
 
 namespace gatilho {
 namespace {
@@ -944,20 +945,6 @@ Result<CompanyConfig> LoadCompanyConfig(const std::string& path) {
   Status status = errors.ToStatus();
   if (!status.ok()) return status;
   return company;
-}
-
-std::string UrlForDisplay(std::string_view url) {
-  std::string_view scheme;
-  if (size_t end = url.find("://"); end != std::string_view::npos) {
-    scheme = url.substr(0, end + 3);
-    url.remove_prefix(end + 3);
-  }
-  size_t query = url.find_first_of("?#");
-  bool hidden = query != std::string_view::npos;
-  url = url.substr(0, query);
-  std::string_view authority = url.substr(0, url.find('/'));
-  if (size_t at = authority.rfind('@'); at != std::string_view::npos) url.remove_prefix(at + 1);
-  return std::string(scheme) + std::string(url) + (hidden ? "?..." : "");
 }
 
 }  // namespace gatilho

@@ -123,8 +123,4 @@ Result<GlobalConfig> LoadGlobalConfig(const std::string& path);
 // [file] dir) are resolved against the file's folder. Errors as for LoadConfig.
 Result<CompanyConfig> LoadCompanyConfig(const std::string& path);
 
-// `url` fit to print: without the user:password@ part and with any query or fragment replaced
-// by "?...", since either may carry credentials. Meant for URLs this module accepted.
-std::string UrlForDisplay(std::string_view url);
-
 }  // namespace gatilho

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "core/url.h"
+
 namespace gatilho {
 
 std::map<std::string, DeliverySink> DeliverySinks(const Config& config) {
@@ -38,30 +40,6 @@ std::map<std::string, DeliverySink> DeliverySinks(const Config& config) {
   return sinks;
 }
 
-std::string HostOf(const std::string& url) {
-  std::string lower;
-  for (char c : url)
-    lower.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
-  size_t scheme_end = lower.find("://");
-  if (scheme_end == std::string::npos) return lower;
-  std::string scheme = lower.substr(0, scheme_end);
-  size_t start = scheme_end + 3;
-  size_t end = lower.find_first_of("/?#", start);
-  std::string authority = lower.substr(start, end == std::string::npos ? end : end - start);
-  size_t at = authority.rfind('@');
-  if (at != std::string::npos) authority = authority.substr(at + 1);
-  // A port is what follows the last ':' unless that ':' is inside an IPv6 literal's brackets.
-  size_t colon = authority.rfind(':');
-  bool has_port = colon != std::string::npos && authority.find(']', colon) == std::string::npos;
-  if (!has_port) {
-    authority += scheme == "https"                           ? ":443"
-                 : scheme == "http"                          ? ":80"
-                 : scheme == "socks5" || scheme == "socks5h" ? ":1080"
-                                                             : "";
-  }
-  return scheme + "://" + authority;
-}
-
 DeliveryConnections ConnectionsFor(const std::map<std::string, DeliverySink>& sinks) {
   std::map<std::string, size_t> cap_by_endpoint;
   std::map<std::string, std::string> host_by_endpoint;
@@ -72,7 +50,7 @@ DeliveryConnections ConnectionsFor(const std::map<std::string, DeliverySink>& si
     if (cap_by_endpoint.count(key) != 0) continue;
     cap_by_endpoint[key] = std::max<size_t>(1, sink.gate.max_in_flight);
     host_by_endpoint[key] =
-        HostOf(sink.webhook.proxy.empty() ? sink.webhook.url : sink.webhook.proxy);
+        UrlHost(sink.webhook.proxy.empty() ? sink.webhook.url : sink.webhook.proxy);
   }
   DeliveryConnections needs;
   std::map<std::string, size_t> by_host;

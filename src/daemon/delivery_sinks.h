@@ -40,8 +40,4 @@ HttpClient::Options HttpOptionsFor(int poll_concurrency,
 // slow endpoints cannot use up the deliveries the others are owed.
 size_t DispatcherSlotsFor(const std::map<std::string, DeliverySink>& sinks);
 
-// The scheme, host and port of `url` ("https://erp.local:443"), lowercase, without credentials
-// or path, with the scheme's default port made explicit: what libcurl shares connections by.
-std::string HostOf(const std::string& url);
-
 }  // namespace gatilho

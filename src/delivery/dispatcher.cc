@@ -6,6 +6,8 @@
 #include <chrono>
 #include <limits>
 
+#include "core/url.h"
+
 namespace gatilho {
 
 struct Dispatcher::Endpoint {
@@ -34,18 +36,6 @@ struct Dispatcher::Company {
 
 namespace {
 
-// "scheme://user:password@host/..." without the "user:password@", so that credentials written
-// into a URL never reach a log line or the attempt log.
-std::string DisplayUrl(const std::string& url) {
-  size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  size_t authority = scheme + 3;
-  size_t end = url.find_first_of("/?#", authority);
-  size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < authority) return url;
-  return url.substr(0, authority) + url.substr(at + 1);
-}
-
 std::string DescribeAnswer(const AttemptRecord& attempt) {
   if (attempt.http_status == 0) return attempt.error;
   return "HTTP " + std::to_string(attempt.http_status);
@@ -65,7 +55,7 @@ std::string Dispatcher::EndpointKey(const DeliverySink& sink) {
 
 std::string Dispatcher::EndpointDisplay(const DeliverySink& sink) {
   if (sink.kind == DeliverySink::Kind::kFile) return sink.file.dir;
-  return DisplayUrl(sink.webhook.url);
+  return UrlForDisplay(sink.webhook.url);
 }
 
 Result<std::unique_ptr<Dispatcher>> Dispatcher::Create(Store& store, HttpClient& http,

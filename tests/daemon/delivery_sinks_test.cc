@@ -20,14 +20,6 @@ DeliverySink Webhook(const std::string& url, size_t cap, const std::string& prox
   return sink;
 }
 
-TEST(HostOf, KeepsSchemeHostAndPortOnly) {
-  EXPECT_EQ(HostOf("https://ERP.local/hook?x=1"), "https://erp.local:443");
-  EXPECT_EQ(HostOf("http://user:secret@erp.local:8080/a/b"), "http://erp.local:8080");
-  EXPECT_EQ(HostOf("http://erp.local"), "http://erp.local:80");
-  EXPECT_EQ(HostOf("http://[::1]/hook"), "http://[::1]:80");
-  EXPECT_EQ(HostOf("http://[::1]:9000/hook"), "http://[::1]:9000");
-}
-
 TEST(ConnectionsFor, EndpointsOnOneHostAddUpTheirCaps) {
   std::map<std::string, DeliverySink> sinks;
   sinks.emplace("a", Webhook("http://erp.local/acme", 8));
