@@ -101,8 +101,6 @@ Daemon::~Daemon() {
   close(signal_fd_);
 }
 
-// TODO(perf): paired engine benchmarks put this loop at 13-27% more CPU per poll than before
-// the delivery work (bench/results/engine-paired.txt); a profile found no single new hot spot.
 Result<int64_t> Daemon::Turn(bool start_new_work) {
   Status s = start_new_work ? poller_->MaybeFlush() : poller_->Flush();
   if (!s.ok()) return s;
