@@ -35,36 +35,6 @@ void Daemon::BlockSignals() {
 
 Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& store, HttpClient& http,
                                                const Clock& clock, Options options) {
-  OperatorNotifier::Options operator_options;
-  operator_options.url = config.global.operator_url;
-  if (!config.global.operator_secret.empty()) {
-    operator_options.secrets = {config.global.operator_secret};
-  }
-  Result<std::unique_ptr<OperatorNotifier>> operator_notifier =
-      OperatorNotifier::Create(http, clock, operator_options);
-  if (!operator_notifier.ok()) return operator_notifier.status();
-  OperatorNotifier* notify = operator_notifier->get();
-
-  Poller::Options poller_options;
-  poller_options.max_in_flight = static_cast<size_t>(std::max(1, config.global.poll_concurrency));
-  poller_options.budget_share = config.global.budget_share;
-  poller_options.budget_floor = config.global.budget_floor;
-  poller_options.on_token_blocked = [notify](const std::string& company, int http_status) {
-    notify->Notify("token_blocked",
-                   {{"company", company}, {"http_status", std::to_string(http_status)}});
-  };
-  auto poller = std::make_unique<Poller>(store, http, clock, config.companies,
-                                         PollPolicy::Defaults(), poller_options);
-
-  Dispatcher::Options dispatch_options;
-  dispatch_options.retry.horizon_ms = int64_t{config.global.retry_horizon_hours} * 3600 * 1000;
-  dispatch_options.breaker_alert_ms = int64_t{config.global.breaker_alert_minutes} * 60 * 1000;
-  std::map<std::string, DeliverySink> sinks = DeliverySinks(config);
-  dispatch_options.max_in_flight = DispatcherSlotsFor(sinks);
-  Result<std::unique_ptr<Dispatcher>> dispatcher =
-      Dispatcher::Create(store, http, clock, std::move(sinks), dispatch_options, notify);
-  if (!dispatcher.ok()) return dispatcher.status();
-
   Result<std::unique_ptr<ChangeNotifier>> notifier = ChangeNotifier::Listen(store.dir());
   if (!notifier.ok()) return notifier.status();
 
@@ -77,23 +47,57 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   if (signal_fd < 0) {
     return Status::IoError("signalfd: " + std::system_category().message(errno));
   }
-  return std::unique_ptr<Daemon>(
-      new Daemon(config, store, http, clock, options, std::move(*operator_notifier),
-                 std::move(poller), std::move(*dispatcher), std::move(*notifier), signal_fd));
+  std::unique_ptr<Daemon> daemon(
+      new Daemon(config, store, http, clock, options, std::move(*notifier), signal_fd));
+  if (Status s = daemon->BuildWorkers(); !s.ok()) return s;
+  return daemon;
+}
+
+Status Daemon::BuildWorkers() {
+  const Config& config = config_;
+  OperatorNotifier::Options operator_options;
+  operator_options.url = config.global.operator_url;
+  if (!config.global.operator_secret.empty()) {
+    operator_options.secrets = {config.global.operator_secret};
+  }
+  Result<std::unique_ptr<OperatorNotifier>> operator_notifier =
+      OperatorNotifier::Create(http_, clock_, operator_options);
+  if (!operator_notifier.ok()) return operator_notifier.status();
+  OperatorNotifier* notify = operator_notifier->get();
+
+  Poller::Options poller_options;
+  poller_options.max_in_flight = static_cast<size_t>(std::max(1, config.global.poll_concurrency));
+  poller_options.budget_share = config.global.budget_share;
+  poller_options.budget_floor = config.global.budget_floor;
+  poller_options.on_token_blocked = [notify](const std::string& company, int http_status) {
+    notify->Notify("token_blocked",
+                   {{"company", company}, {"http_status", std::to_string(http_status)}});
+  };
+  auto poller = std::make_unique<Poller>(store_, http_, clock_, config.companies,
+                                         PollPolicy::Defaults(), poller_options);
+
+  Dispatcher::Options dispatch_options;
+  dispatch_options.retry.horizon_ms = int64_t{config.global.retry_horizon_hours} * 3600 * 1000;
+  dispatch_options.breaker_alert_ms = int64_t{config.global.breaker_alert_minutes} * 60 * 1000;
+  std::map<std::string, DeliverySink> sinks = DeliverySinks(config);
+  dispatch_options.max_in_flight = DispatcherSlotsFor(sinks);
+  Result<std::unique_ptr<Dispatcher>> dispatcher =
+      Dispatcher::Create(store_, http_, clock_, std::move(sinks), dispatch_options, notify);
+  if (!dispatcher.ok()) return dispatcher.status();
+
+  operator_notifier_ = std::move(*operator_notifier);
+  poller_ = std::move(poller);
+  dispatcher_ = std::move(*dispatcher);
+  return Status::Ok();
 }
 
 Daemon::Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock,
-               Options options, std::unique_ptr<OperatorNotifier> operator_notifier,
-               std::unique_ptr<Poller> poller, std::unique_ptr<Dispatcher> dispatcher,
-               std::unique_ptr<ChangeNotifier> notifier, int signal_fd)
+               Options options, std::unique_ptr<ChangeNotifier> notifier, int signal_fd)
     : config_(config),
       store_(store),
       http_(http),
       clock_(clock),
       options_(options),
-      operator_notifier_(std::move(operator_notifier)),
-      poller_(std::move(poller)),
-      dispatcher_(std::move(dispatcher)),
       notifier_(std::move(notifier)),
       signal_fd_(signal_fd) {}
 
@@ -144,7 +148,7 @@ int64_t Daemon::MaybePrune() {
   return now + wait;
 }
 
-Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested) {
+Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested, bool* reload_requested) {
   int64_t timeout = std::clamp<int64_t>(wake_at_ms - clock_.WallMs(), 0, options_.max_sleep_ms);
   std::vector<HttpClient::WaitFd> fds = {{signal_fd_, false}, {notifier_->fd(), false}};
   Status s = http_.Poll(static_cast<int>(timeout), &fds);
@@ -153,10 +157,7 @@ Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested) {
     signalfd_siginfo info;
     while (read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
       if (info.ssi_signo == SIGHUP) {
-        // TODO(reload): re-read the company files on SIGHUP; until then say so plainly.
-        spdlog::warn(
-            "SIGHUP received: reloading company files is not supported yet; restart "
-            "gatilho to apply config changes");
+        *reload_requested = true;
         continue;
       }
       spdlog::info("signal {} received: finishing requests in flight, then stopping",
@@ -172,6 +173,79 @@ Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested) {
     }
   }
   return Status::Ok();
+}
+
+Status Daemon::Reload() {
+  Result<Config> loaded = LoadConfig(config_.global.config_file);
+  if (!loaded.ok()) {
+    spdlog::error(
+        "SIGHUP: the configuration has problems, so the running one stays in use; fix these and "
+        "send SIGHUP again:\n{}",
+        loaded.status().message());
+    return Status::Ok();
+  }
+  if (loaded->global.data_dir != config_.global.data_dir) {
+    spdlog::error(
+        "SIGHUP: data_dir changed from {} to {}; a running daemon keeps its store, so the "
+        "running configuration stays in use. Restart gatilho to move the store",
+        config_.global.data_dir, loaded->global.data_dir);
+    return Status::Ok();
+  }
+  // The poller and the dispatcher are rebuilt from the new files, so none of their transfers
+  // may outlive them: everything in flight is finished first. Request timeouts bound the wait.
+  while (http_.InFlight() > 0) {
+    if (Status s = http_.Poll(100, nullptr); !s.ok()) return s;
+  }
+  if (Status s = poller_->Flush(); !s.ok()) return s;
+  if (Status s = poller_->Checkpoint(); !s.ok()) return s;
+  AddToSummary();
+
+  std::vector<std::string> added, removed;
+  for (const auto& [id, company] : loaded->companies) {
+    if (config_.companies.count(id) == 0) added.push_back(id);
+  }
+  for (const auto& [id, company] : config_.companies) {
+    if (loaded->companies.count(id) == 0) removed.push_back(id);
+  }
+  Config previous = std::move(config_);
+  config_ = std::move(*loaded);
+  // The workers hold references into config_; the old ones go before they could dangle.
+  dispatcher_.reset();
+  poller_.reset();
+  operator_notifier_.reset();
+  if (Status s = BuildWorkers(); !s.ok()) {
+    spdlog::error("SIGHUP: the new configuration cannot be used ({}); going on with the old one",
+                  s.ToString());
+    config_ = std::move(previous);
+    return BuildWorkers();
+  }
+  auto join = [](const std::vector<std::string>& ids) {
+    std::string out;
+    for (const std::string& id : ids)
+      out += (out.empty() ? "" : ",") + id;
+    return out.empty() ? std::string("none") : out;
+  };
+  // TODO(reload): log_level and the HTTP client's connection limits are set at start; a reload
+  // does not change them.
+  spdlog::info(
+      "SIGHUP: configuration reloaded, {} companies (added: {}; removed: {}, their watches and "
+      "events stay in the store)",
+      config_.companies.size(), join(added), join(removed));
+  return Status::Ok();
+}
+
+void Daemon::AddToSummary() {
+  const Poller::Counters& polls = poller_->counters();
+  summary_.polls.polls += polls.polls;
+  summary_.polls.events += polls.events;
+  summary_.polls.rate_limited += polls.rate_limited;
+  summary_.polls.failed += polls.failed;
+  const Dispatcher::Counters& deliveries = dispatcher_->counters();
+  summary_.deliveries.delivered += deliveries.delivered;
+  summary_.deliveries.failed_attempts += deliveries.failed_attempts;
+  summary_.deliveries.throttled += deliveries.throttled;
+  summary_.deliveries.dead += deliveries.dead;
+  summary_.deliveries.superseded += deliveries.superseded;
 }
 
 Status Daemon::Drain() {
@@ -204,7 +278,8 @@ Status Daemon::Run() {
       spdlog::error("store error: {}; retrying in {} s. Check the disk and the permissions of {}",
                     wake_at.status().ToString(), kStoreRetryMs / 1000, store_.dir());
       if (options_.once) return wake_at.status();
-      Status s = Wait(clock_.WallMs() + kStoreRetryMs, &stop);
+      bool ignored_reload = false;
+      Status s = Wait(clock_.WallMs() + kStoreRetryMs, &stop, &ignored_reload);
       if (!s.ok()) return s;
       continue;
     }
@@ -217,12 +292,15 @@ Status Daemon::Run() {
         break;
       }
     }
-    Status s = Wait(*wake_at, &stop);
+    bool reload = false;
+    Status s = Wait(*wake_at, &stop, &reload);
     if (!s.ok()) return s;
+    if (reload && !stop) {
+      if (Status reloaded = Reload(); !reloaded.ok()) return reloaded;
+    }
   }
   Status s = Drain();
-  summary_.polls = poller_->counters();
-  summary_.deliveries = dispatcher_->counters();
+  AddToSummary();
   spdlog::info("gatilho stopped: {} polls, {} events, {} delivered, {} delivery failures, {} dead",
                summary_.polls.polls, summary_.polls.events, summary_.deliveries.delivered,
                summary_.deliveries.failed_attempts, summary_.deliveries.dead);

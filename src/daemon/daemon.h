@@ -11,6 +11,12 @@
 // flight then is abandoned, which is safe because nothing was committed for it (a poll is
 // repeated, a delivery is retried with the same webhook-id).
 //
+// Reloading: SIGHUP reads the configuration files again. When they load cleanly, the loop lets
+// what is in flight finish (bounded by the request timeouts), commits it, and rebuilds the
+// poller and the dispatcher from the new files: new companies start, removed ones stop with
+// their data kept in the store, changed ones apply. Files with problems leave the running
+// configuration in place, with an error line listing the problems.
+//
 // --once: the loop ends instead of sleeping once nothing is due now and nothing is in flight,
 // or after Options::once_deadline_ms.
 #pragma once
@@ -49,7 +55,7 @@ class Daemon {
   // call it in main() before any thread starts (libcurl may start resolver threads).
   static void BlockSignals();
 
-  // `config`, `store`, `http` and `clock` must outlive the daemon.
+  // `store`, `http` and `clock` must outlive the daemon; `config` is copied.
   static Result<std::unique_ptr<Daemon>> Create(const Config& config, Store& store,
                                                 HttpClient& http, const Clock& clock,
                                                 Options options);
@@ -63,20 +69,28 @@ class Daemon {
 
  private:
   Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock, Options options,
-         std::unique_ptr<OperatorNotifier> operator_notifier, std::unique_ptr<Poller> poller,
-         std::unique_ptr<Dispatcher> dispatcher, std::unique_ptr<ChangeNotifier> notifier,
-         int signal_fd);
+         std::unique_ptr<ChangeNotifier> notifier, int signal_fd);
+
+  // Makes the operator notifier, the poller and the dispatcher from config_.
+  Status BuildWorkers();
+  // SIGHUP: reads the configuration again and, when it is sound, finishes what is in flight and
+  // rebuilds the workers from it; otherwise logs why and keeps the running one. An error only
+  // when the store fails.
+  Status Reload();
+  // Adds the workers' counters to summary_ (before they are replaced, and at the end).
+  void AddToSummary();
 
   // Runs retention when it is due; returns when it wants to run next.
   int64_t MaybePrune();
 
   // One pass over the work that is due; returns the wall time to wake at.
   Result<int64_t> Turn(bool start_new_work);
-  // Sleeps until `wake_at_ms` or an event; returns whether a stop signal arrived.
-  Status Wait(int64_t wake_at_ms, bool* stop_requested);
+  // Sleeps until `wake_at_ms` or an event; sets *stop_requested on SIGTERM or SIGINT and
+  // *reload_requested on SIGHUP.
+  Status Wait(int64_t wake_at_ms, bool* stop_requested, bool* reload_requested);
   Status Drain();
 
-  const Config& config_;
+  Config config_;  // a copy: SIGHUP replaces it
   Store& store_;
   HttpClient& http_;
   const Clock& clock_;
