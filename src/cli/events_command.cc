@@ -1,10 +1,12 @@
 // gatilho events: what happened to the outbox's events, with every attempt.
+#include <boost/json.hpp>
 #include <iostream>
 #include <limits>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/document_type.h"
 
 namespace gatilho::cli {
 
@@ -24,21 +26,56 @@ void PrintAttempt(const AttemptRecord& attempt) {
   std::cout << "\n";
 }
 
+// One event and its attempts as a JSON object, for --json: times as RFC 3339 UTC, 0 as null.
+boost::json::object EventJson(const EventRecord& event,
+                              const std::vector<AttemptRecord>& attempts) {
+  auto time = [](int64_t ms) -> boost::json::value {
+    if (ms == 0) return nullptr;
+    return boost::json::value(FormatRfc3339(ms));
+  };
+  boost::json::array tries;
+  for (const AttemptRecord& attempt : attempts) {
+    tries.push_back(boost::json::object{{"number", attempt.number},
+                                        {"time", time(attempt.time_ms)},
+                                        {"http_status", attempt.http_status},
+                                        {"error", attempt.error},
+                                        {"duration_ms", attempt.duration_ms},
+                                        {"sink", attempt.sink},
+                                        {"response_excerpt", attempt.response_excerpt}});
+  }
+  return boost::json::object{
+      {"id", event.id},
+      {"company", event.key.company},
+      {"type", DocTypeName(event.key.type)},
+      {"ref", event.key.ref},
+      {"cycle", event.cycle},
+      {"event", event.type},
+      {"state", EventStateName(event.state)},
+      {"created", time(event.created_ms)},
+      {"next_attempt", event.state == EventState::kPending ? time(event.next_attempt_ms)
+                                                           : boost::json::value(nullptr)},
+      {"finished", time(event.finished_ms)},
+      {"attempts", event.attempts},
+      {"attempt_log", std::move(tries)}};
+}
+
 }  // namespace
 
 int EventsCommand(const std::vector<std::string>& args) {
   const std::string usage =
       "usage: gatilho events --config FILE [--company C] [--state S] [--since T] [--limit N]\n"
+      "                      [--json]\n"
       "  S is pending, failed (pending after a failed attempt), dead, delivered or superseded;\n"
       "  T is a duration back from now (30m, 2h, 7d) or a local date and time (2026-12-01T10:00)";
   po::variables_map vm;
   std::vector<std::string> positional;
   po::options_description options("options");
-  options.add_options()                                                    //
-      ("company", po::value<std::string>(), "only this company's events")  //
-      ("state", po::value<std::string>(), "only events in this state")     //
-      ("since", po::value<std::string>(), "only events created since T")   //
-      ("limit", po::value<size_t>()->default_value(50), "list at most N events");
+  options.add_options()                                                           //
+      ("company", po::value<std::string>(), "only this company's events")         //
+      ("state", po::value<std::string>(), "only events in this state")            //
+      ("since", po::value<std::string>(), "only events created since T")          //
+      ("limit", po::value<size_t>()->default_value(50), "list at most N events")  //
+      ("json", "one JSON object per event and line, attempts included, for scripts");
   if (auto exit_code = ParseCommandLine(args, usage, options, &vm, &positional)) {
     return *exit_code;
   }
@@ -77,9 +114,20 @@ int EventsCommand(const std::vector<std::string>& args) {
   }
   size_t shown = 0;
   const size_t limit = vm["limit"].as<size_t>();
+  const bool json = vm.count("json") != 0;
   for (const EventRecord& event : *events) {
     if (only_failed && event.attempts == 0) continue;
     if (shown++ == limit) break;
+    Result<std::vector<AttemptRecord>> attempts = store->Attempts(event.seq);
+    if (!attempts.ok()) {
+      PrintError("could not read the attempts of " + event.id + ": " +
+                 attempts.status().ToString());
+      return kExitFailure;
+    }
+    if (json) {
+      std::cout << boost::json::serialize(EventJson(event, *attempts)) << "\n";
+      continue;
+    }
     std::cout << event.id << "  " << event.key.ToString() << "  " << event.type << "  "
               << EventStateName(event.state) << "  created " << FormatTime(event.created_ms);
     if (event.state == EventState::kPending) {
@@ -88,18 +136,13 @@ int EventsCommand(const std::vector<std::string>& args) {
       std::cout << "  finished " << FormatTime(event.finished_ms);
     }
     std::cout << "  attempts " << event.attempts << "\n";
-    Result<std::vector<AttemptRecord>> attempts = store->Attempts(event.seq);
-    if (!attempts.ok()) {
-      PrintError("could not read the attempts of " + event.id + ": " +
-                 attempts.status().ToString());
-      return kExitFailure;
-    }
     if (!attempts->empty() && attempts->front().number > 1) {
       std::cout << "    (" << attempts->front().number - 1 << " older attempts expired)\n";
     }
     for (const AttemptRecord& attempt : *attempts)
       PrintAttempt(attempt);
   }
+  if (json) return kExitOk;
   if (shown == 0) std::cout << "no events match\n";
   return kExitOk;
 }

@@ -96,6 +96,16 @@ TEST_F(DeliveryTest, EventsShowAttemptsAndRedeliverResendsWithTheSameWebhookId) 
                                                            << events.out;
   EXPECT_NE(events.out.find("#2"), std::string::npos) << events.out;
   EXPECT_EQ(Cli({"events", "--state", "dead"}).out, "no events match\n");
+  CliRun json = Cli({"events", "--json"});
+  ASSERT_EQ(json.exit_code, 0);
+  boost::system::error_code ec;
+  boost::json::value line = boost::json::parse(json.out, ec);
+  ASSERT_FALSE(ec) << json.out;
+  EXPECT_EQ(line.at("id").as_string(), first[0].webhook_id);
+  EXPECT_EQ(line.at("state").as_string(), "delivered");
+  EXPECT_EQ(line.at("ref").as_string(), "EV1");
+  ASSERT_EQ(line.at("attempt_log").as_array().size(), 2u);
+  EXPECT_EQ(line.at("attempt_log").as_array()[0].at("http_status").as_int64(), 503);
 
   CliRun redeliver = Cli({"redeliver", first[0].webhook_id});
   ASSERT_EQ(redeliver.exit_code, 0) << redeliver.out;
