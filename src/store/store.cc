@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include <array>
+#include <functional>
 #include <limits>
 #include <utility>
 
@@ -77,6 +78,9 @@ struct Store::Impl {
   Status AppendHistory(LmdbTxn& txn, const WatchKey& key, const HistoryEntry& entry);
 
   Result<uint64_t> ReadNextSeq(LmdbTxn& txn);
+
+  // Calls `visit` with each event of the outbox, decoded, in seq order, until it says kStop.
+  Status ScanOutbox(LmdbTxn& txn, const std::function<Result<Step>(EventRecord&&)>& visit);
 
   // Moves the entries of a store written before `company_ready` existed into it.
   Status MigrateReady(LmdbTxn& txn);
@@ -225,6 +229,18 @@ Result<uint64_t> Store::Impl::ReadNextSeq(LmdbTxn& txn) {
         kNextSeqName);
   }
   return ReadBe64(**found);
+}
+
+Status Store::Impl::ScanOutbox(LmdbTxn& txn,
+                               const std::function<Result<Step>(EventRecord&&)>& visit) {
+  return txn.Scan(outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
+    Result<EventRecord> event = DecodeEventRecord(v);
+    if (!event.ok()) {
+      std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
+      return Corrupt(event.status(), outbox, name);
+    }
+    return visit(std::move(*event));
+  });
 }
 
 Status Store::Impl::MigrateReady(LmdbTxn& txn) {
@@ -672,16 +688,11 @@ Result<std::vector<EventRecord>> Store::ListEvents(const EventQuery& filter) {
     out.clear();
     // TODO(scale): a filtered listing reads the outbox from its start; retention keeps that
     // bounded, and an index by company and time would make it proportional to the answer.
-    return txn.Scan(impl.outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
-      Result<EventRecord> event = DecodeEventRecord(v);
-      if (!event.ok()) {
-        std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
-        return impl.Corrupt(event.status(), impl.outbox, name);
-      }
-      if (!filter.company.empty() && event->key.company != filter.company) return Step::kNext;
-      if (filter.state.has_value() && event->state != *filter.state) return Step::kNext;
-      if (event->created_ms < filter.since_ms) return Step::kNext;
-      out.push_back(std::move(*event));
+    return impl.ScanOutbox(txn, [&](EventRecord&& event) -> Result<Step> {
+      if (!filter.company.empty() && event.key.company != filter.company) return Step::kNext;
+      if (filter.state.has_value() && event.state != *filter.state) return Step::kNext;
+      if (event.created_ms < filter.since_ms) return Step::kNext;
+      out.push_back(std::move(event));
       return out.size() < filter.limit ? Step::kNext : Step::kStop;
     });
   });
@@ -735,23 +746,17 @@ Result<PruneOutcome> Store::PruneFinished(int64_t before_ms, size_t max_scan) {
     size_t scanned = 0;
     // The outbox is in seq order, which is creation order, and an event finishes after it is
     // created: past the first event created after before_ms nothing can be old enough.
-    Status read =
-        txn.Scan(impl.outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
-          if (scanned++ >= max_scan) {
-            outcome.more = true;
-            return Step::kStop;
-          }
-          Result<EventRecord> event = DecodeEventRecord(v);
-          if (!event.ok()) {
-            std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
-            return impl.Corrupt(event.status(), impl.outbox, name);
-          }
-          if (event->created_ms >= before_ms) return Step::kStop;
-          if (event->state != EventState::kPending && event->finished_ms < before_ms) {
-            doomed.push_back(std::move(*event));
-          }
-          return Step::kNext;
-        });
+    Status read = impl.ScanOutbox(txn, [&](EventRecord&& event) -> Result<Step> {
+      if (scanned++ >= max_scan) {
+        outcome.more = true;
+        return Step::kStop;
+      }
+      if (event.created_ms >= before_ms) return Step::kStop;
+      if (event.state != EventState::kPending && event.finished_ms < before_ms) {
+        doomed.push_back(std::move(event));
+      }
+      return Step::kNext;
+    });
     if (!read.ok()) return read;
     for (const EventRecord& event : doomed) {
       Result<uint64_t> attempts =
@@ -850,13 +855,8 @@ Result<std::vector<EventRecord>> Store::EventsFor(const WatchKey& key) {
     out.clear();
     // TODO(scale): this reads the whole outbox; an index of every event by document (like
     // `queue`, but keeping delivered and dead events) would make it proportional to the answer.
-    return txn.Scan(impl.outbox, "", [&](std::string_view k, std::string_view v) -> Result<Step> {
-      Result<EventRecord> event = DecodeEventRecord(v);
-      if (!event.ok()) {
-        std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
-        return impl.Corrupt(event.status(), impl.outbox, name);
-      }
-      if (event->key == key) out.push_back(std::move(*event));
+    return impl.ScanOutbox(txn, [&](EventRecord&& event) -> Result<Step> {
+      if (event.key == key) out.push_back(std::move(event));
       return Step::kNext;
     });
   });
@@ -997,13 +997,8 @@ Result<StoreCounts> Store::Counts() {
     if (record->error_streak > 0) ++counts.watches_failing;
     return Step::kNext;
   };
-  LmdbTxn::Visitor count_event = [&](std::string_view k, std::string_view v) -> Result<Step> {
-    Result<EventRecord> event = DecodeEventRecord(v);
-    if (!event.ok()) {
-      std::string name = k.size() == 8 ? SeqName(ReadBe64(k)) : "(undecodable)";
-      return impl.Corrupt(event.status(), impl.outbox, name);
-    }
-    switch (event->state) {
+  auto count_event = [&](EventRecord&& event) -> Result<Step> {
+    switch (event.state) {
       case EventState::kPending:
         ++counts.events_pending;
         break;
@@ -1024,7 +1019,7 @@ Result<StoreCounts> Store::Counts() {
   Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
     counts = StoreCounts();
     if (Status watched = txn.Scan(impl.watches, "", count_watch); !watched.ok()) return watched;
-    return txn.Scan(impl.outbox, "", count_event);
+    return impl.ScanOutbox(txn, count_event);
   });
   if (!s.ok()) return s;
   return counts;
