@@ -99,6 +99,7 @@ Daemon::Daemon(const Config& config, Store& store, HttpClient& http, const Clock
       clock_(clock),
       options_(options),
       notifier_(std::move(notifier)),
+      inbox_(http),
       signal_fd_(signal_fd) {}
 
 Daemon::~Daemon() {
@@ -106,6 +107,7 @@ Daemon::~Daemon() {
 }
 
 Result<int64_t> Daemon::Turn(bool start_new_work) {
+  if (inbox_.TakeStoreChanged()) OnStoreChanged();
   Status s = start_new_work ? poller_->MaybeFlush() : poller_->Flush();
   if (!s.ok()) return s;
   int64_t now = clock_.WallMs();
@@ -165,14 +167,16 @@ Status Daemon::Wait(int64_t wake_at_ms, bool* stop_requested, bool* reload_reque
       *stop_requested = true;
     }
   }
-  if (fds[1].ready && notifier_->Drain()) {
-    spdlog::debug("the store changed; re-reading");
-    poller_->ForgetDueBatch();
-    if (Status reloaded = dispatcher_->ReloadEndpoints(); !reloaded.ok()) {
-      spdlog::warn("could not re-read the endpoint records: {}", reloaded.ToString());
-    }
-  }
+  if (fds[1].ready && notifier_->Drain()) OnStoreChanged();
   return Status::Ok();
+}
+
+void Daemon::OnStoreChanged() {
+  spdlog::debug("the store changed; re-reading");
+  poller_->ForgetDueBatch();
+  if (Status reloaded = dispatcher_->ReloadEndpoints(); !reloaded.ok()) {
+    spdlog::warn("could not re-read the endpoint records: {}", reloaded.ToString());
+  }
 }
 
 Status Daemon::Reload() {

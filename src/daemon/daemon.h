@@ -28,6 +28,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
+#include "daemon/intake_inbox.h"
 #include "daemon/poller.h"
 #include "delivery/dispatcher.h"
 #include "delivery/operator_notifier.h"
@@ -67,6 +68,9 @@ class Daemon {
 
   const Summary& summary() const { return summary_; }
 
+  // The mailbox the in-process intakes (local API, proxy, spool folder) use to reach the loop.
+  IntakeLink& intake() { return inbox_; }
+
  private:
   Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock, Options options,
          std::unique_ptr<ChangeNotifier> notifier, int signal_fd);
@@ -89,6 +93,8 @@ class Daemon {
   // *reload_requested on SIGHUP.
   Status Wait(int64_t wake_at_ms, bool* stop_requested, bool* reload_requested);
   Status Drain();
+  // Another process or an intake changed the store: re-read the schedule and the endpoints.
+  void OnStoreChanged();
 
   Config config_;  // a copy: SIGHUP replaces it
   Store& store_;
@@ -100,6 +106,7 @@ class Daemon {
   std::unique_ptr<Poller> poller_;
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ChangeNotifier> notifier_;
+  IntakeInbox inbox_;
   int signal_fd_;
   int64_t next_prune_mono_ms_ = 0;
   Summary summary_;

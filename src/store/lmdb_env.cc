@@ -63,6 +63,7 @@ Status LmdbEnv::Write(const Body& body) {
 }
 
 Status LmdbEnv::Run(bool writable, const Body& body) {
+  std::lock_guard<std::mutex> lock(mu_);
   for (int run = 0; run < kMaxTransactionRuns; ++run) {
     MDB_txn* raw = nullptr;
     int rc = mdb_txn_begin(env_, nullptr, writable ? 0 : MDB_RDONLY, &raw);

@@ -6,8 +6,10 @@
 // another process grew the map it adopts the new size and reruns. A body must therefore build
 // its results afresh on every run and have no effect outside the transaction.
 //
-// One thread uses an LmdbEnv at a time, and no transaction stays open between calls, so other
-// processes sharing the directory are never blocked by a long reader. Never use an LmdbEnv in a
+// Threads: any number may share one LmdbEnv (the daemon's loop and its local API); Read() and
+// Write() take turns on a mutex, which is also what lets Grow() resize the map, since LMDB
+// allows that only while the process has no transaction open. No transaction stays open
+// between calls, so other processes sharing the directory are never blocked by a long reader. Never use an LmdbEnv in a
 // process forked from the one that opened it.
 #pragma once
 
@@ -15,6 +17,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/result.h"
@@ -63,6 +66,7 @@ class LmdbEnv {
   // A Status for LMDB code `rc` from `what`, naming the directory.
   Status Error(int rc, std::string_view what) const;
 
+  std::mutex mu_;  // held for the whole of Run(): one transaction of this process at a time
   MDB_env* env_;
   std::string dir_;
   size_t max_map_bytes_;

@@ -20,9 +20,10 @@
 // moves its entries over.)
 // The '\0' after a document's key keeps ref "A" from matching the entries of ref "AB".
 //
-// Threads and processes: one Store object per process, used from one thread at a time (the
-// daemon's loop, or a CLI command). Several processes may open the same directory at once: the
-// CLI registers watches while the daemon runs. Every public method is one transaction; a write
+// Threads and processes: one Store object per process (LMDB forbids opening an environment
+// twice in one process), safe to call from several threads at once: the daemon's loop and the
+// local API's connections share it, and their transactions take turns. Several processes may
+// open the same directory at once: the CLI registers watches while the daemon runs. Every public method is one transaction; a write
 // method's effects are all visible or none is. When the map is full, the store grows it and
 // retries instead of failing; when another process grew it, it adopts the new size.
 #pragma once
