@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -34,6 +35,10 @@ constexpr ConfigKey kGlobalKeys[] = {
     {"operator_secret"},
     {"breaker_alert_minutes"},
     {"attempt_retention_days"},
+    {"proxy_listen"},
+    {"proxy_upstream"},
+    {"proxy_max_body_kib"},
+    {"proxy_timeout_seconds"},
 };
 
 constexpr ConfigKey kCompanyKeys[] = {
@@ -167,6 +172,71 @@ void ReadDirectory(const ConfigFile& file, std::string_view key, std::string_vie
   out = ResolveAgainst(file.path(), entry->value);
 }
 
+// "address:port" into its parts, or false. The address is IPv4, "localhost" or [IPv6].
+bool ParseListen(std::string_view text, std::string& address, int& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = text.substr(0, colon);
+  std::optional<int> number = ParseNumber<int>(text.substr(colon + 1));
+  if (!number || *number < 1 || *number > 65535) return false;
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return c == ':' || c == '.' || std::isxdigit(static_cast<unsigned char>(c));
+        })) {
+      return false;
+    }
+  } else if (host != "localhost") {
+    int parts = 0;
+    std::string_view rest = host;
+    while (true) {
+      size_t dot = rest.find('.');
+      std::optional<int> octet = ParseNumber<int>(rest.substr(0, dot));
+      if (!octet || *octet < 0 || *octet > 255) return false;
+      ++parts;
+      if (dot == std::string_view::npos) break;
+      rest = rest.substr(dot + 1);
+    }
+    if (parts != 4) return false;
+  }
+  address = std::string(host);
+  port = *number;
+  return true;
+}
+
+void ReadProxy(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
+  if (const ConfigEntry* entry = file.Find("proxy_listen"); entry != nullptr) {
+    if (!entry->value.empty() &&
+        !ParseListen(entry->value, global.proxy_address, global.proxy_port)) {
+      errors.Add(file.Locate(*entry) +
+                 ": proxy_listen must be address:port (an IPv4 address, localhost or [IPv6], "
+                 "and a port from 1 to 65535) where the ERP sends its API calls, e.g. "
+                 "127.0.0.1:8471; leave it empty to turn the proxy off; found '" +
+                 entry->value + "'");
+    }
+  }
+  if (const ConfigEntry* entry = file.Find("proxy_upstream")) {
+    // Not quoted back: the URL may carry credentials.
+    if (IsHttpUrl(entry->value) && entry->value.find_first_of("?#") == std::string::npos) {
+      global.proxy_upstream = entry->value;
+      while (global.proxy_upstream.ends_with('/'))
+        global.proxy_upstream.pop_back();
+    } else {
+      errors.Add(file.Locate(*entry) +
+                 ": proxy_upstream must be an http:// or https:// base URL without a query "
+                 "(where the proxy sends requests whose token is no company's), e.g. " +
+                 std::string(kProductionBaseUrl) + "; or remove the line for that default");
+    }
+  }
+  ReadWholeNumber(file, "proxy_max_body_kib", 1, 1048576,
+                  "KiB an ERP request body may have through the proxy; XML imports are large",
+                  global.proxy_max_body_kib, errors);
+  ReadWholeNumber(file, "proxy_timeout_seconds", 1, 600,
+                  "seconds one request through the proxy may take, the API's answer included",
+                  global.proxy_timeout_seconds, errors);
+}
+
 GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
   GlobalConfig global;
   global.config_file = file.path();
@@ -240,6 +310,7 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
   ReadWholeNumber(file, "attempt_retention_days", 1, 3650,
                   "days finished events and their delivery attempts are kept in the store",
                   global.attempt_retention_days, errors);
+  ReadProxy(file, global, errors);
   return global;
 }
 
@@ -907,6 +978,10 @@ void LoadCompanies(const ConfigFile& global_file, const std::string& companies_d
 }
 
 }  // namespace
+
+bool IsLoopbackAddress(std::string_view address) {
+  return address == "localhost" || address == "::1" || address.starts_with("127.");
+}
 
 const CompanyConfig* Config::Find(std::string_view id) const {
   auto it = companies.find(std::string(id));
