@@ -69,8 +69,9 @@ void PrintTokens(Store& store) {
   if (!tokens.ok() || tokens->empty()) return;
   int64_t now = SystemClock::Instance().WallMs();
   std::printf("\ntokens (rate limit per minute, as last seen by the daemon):\n");
-  std::printf("  %-22s %-20s %5s %7s %9s %9s %9s %8s %6s %s\n", "TOKEN", "COMPANIES", "LIMIT",
-              "GATILHO", "POLLS/MIN", "ERP SHARE", "ERP/MIN", "POLLS", "429S", "UPDATED");
+  std::printf("  %-22s %-20s %5s %7s %9s %9s %9s %8s %6s %9s %s\n", "TOKEN", "COMPANIES", "LIMIT",
+              "GATILHO", "POLLS/MIN", "ERP SHARE", "ERP/MIN", "POLLS", "429S", "VIA PROXY",
+              "UPDATED");
   for (const auto& [handle, t] : *tokens) {
     // The API's remaining credits, less what gatilho spent, is what the ERP spent; it is an
     // estimate because the two counts are read at slightly different moments.
@@ -81,12 +82,13 @@ void PrintTokens(Store& store) {
     }
     std::string paused =
         t.paused_until_ms > now ? "  paused until " + FormatTime(t.paused_until_ms) : "";
-    std::printf("  token:%-16s %-20s %5lld %7lld %9lld %9lld %9s %8lld %6lld %s%s\n",
+    std::printf("  token:%-16s %-20s %5lld %7lld %9lld %9lld %9s %8lld %6lld %9lld %s%s\n",
                 handle.c_str(), t.companies.c_str(), static_cast<long long>(t.limit),
                 static_cast<long long>(t.share_credits), static_cast<long long>(t.polls_in_window),
                 static_cast<long long>(std::max<int64_t>(0, t.limit - t.share_credits)),
                 erp.c_str(), static_cast<long long>(t.polls_total),
-                static_cast<long long>(t.rate_limited_total), FormatAgo(t.updated_ms, now).c_str(),
+                static_cast<long long>(t.rate_limited_total),
+                static_cast<long long>(t.erp_requests_total), FormatAgo(t.updated_ms, now).c_str(),
                 paused.c_str());
   }
 }

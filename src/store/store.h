@@ -23,9 +23,10 @@
 // Threads and processes: one Store object per process (LMDB forbids opening an environment
 // twice in one process), safe to call from several threads at once: the daemon's loop and the
 // local API's connections share it, and their transactions take turns. Several processes may
-// open the same directory at once: the CLI registers watches while the daemon runs. Every public method is one transaction; a write
-// method's effects are all visible or none is. When the map is full, the store grows it and
-// retries instead of failing; when another process grew it, it adopts the new size.
+// open the same directory at once: the CLI registers watches while the daemon runs. Every public
+// method is one transaction; a write method's effects are all visible or none is. When the map is
+// full, the store grows it and retries instead of failing; when another process grew it, it adopts
+// the new size.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +54,7 @@ struct TokenRecord {
   int64_t polls_in_window = 0;     // gatilho's polls in the rate-limit window before updated_ms
   int64_t share_credits = 0;       // what gatilho may spend per window: share of the limit
   std::string companies;           // the companies polling with this token, comma-separated
+  int64_t erp_requests_total = 0;  // requests of the ERP seen through the proxy, ever
 };
 
 // A learned completion model of one (company, document type), as CompletionModel::Encode()d.
