@@ -27,9 +27,9 @@ struct ErpRequestSeen {
 
 // What a synchronous answer the proxy relayed means for one document.
 enum class SyncAnswerKind {
-  kEmission,       // POST /v2/<type>?ref=: the answer has the consult's shape
-  kCancellation,   // DELETE /v2/<type>/<ref>
-  kCorrection,     // POST /v2/<type>/<ref>/carta_correcao
+  kEmission,      // POST /v2/<type>?ref=: the answer has the consult's shape
+  kCancellation,  // DELETE /v2/<type>/<ref>
+  kCorrection,    // POST /v2/<type>/<ref>/carta_correcao
 };
 
 struct SyncAnswer {
@@ -43,8 +43,8 @@ struct SyncAnswer {
 
 // Figures of one API token for /metrics and the status page.
 struct TokenFigures {
-  std::string handle;     // SecretHandle() of the token, never the token
-  std::string companies;  // "acme,beta"
+  std::string handle;          // SecretHandle() of the token, never the token
+  std::string companies;       // "acme,beta"
   int64_t limit = 0;           // Rate-Limit-Limit last seen
   int64_t share_cap = 0;       // what gatilho may spend per window
   int64_t used_in_window = 0;  // gatilho's requests in the current window
