@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "api/proxy.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
@@ -33,6 +34,8 @@
 #include "delivery/dispatcher.h"
 #include "delivery/operator_notifier.h"
 #include "net/http_client.h"
+#include "net/http_forwarder.h"
+#include "net/http_server.h"
 #include "store/store.h"
 
 namespace gatilho {
@@ -77,6 +80,13 @@ class Daemon {
 
   // Makes the operator notifier, the poller and the dispatcher from config_.
   Status BuildWorkers();
+  // Starts the transparent proxy when proxy_listen is set (not in --once mode); an error names
+  // the address when it cannot listen.
+  Status StartProxy();
+  // Stops the proxy (it answers nothing more) and waits for its requests in flight.
+  void StopProxy();
+  // Hands the proxy's news (ERP requests, synchronous answers) to the poller.
+  Status TakeProxyNews();
   // SIGHUP: reads the configuration again and, when it is sound, finishes what is in flight and
   // rebuilds the workers from it; otherwise logs why and keeps the running one. An error only
   // when the store fails.
@@ -107,6 +117,10 @@ class Daemon {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ChangeNotifier> notifier_;
   IntakeInbox inbox_;
+  // After inbox_, which the proxy reports to: the server goes first, then the handler.
+  std::unique_ptr<HttpForwarder> forwarder_;
+  std::unique_ptr<Proxy> proxy_;
+  std::unique_ptr<HttpServer> proxy_server_;
   int signal_fd_;
   int64_t next_prune_mono_ms_ = 0;
   Summary summary_;
