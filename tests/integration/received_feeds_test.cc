@@ -69,6 +69,10 @@ TEST_F(ReceivedFeedsTest, EveryDocumentIsDeliveredOnceAndAChangeIsASecondEvent) 
   dir_.WriteFile("companies/acme.conf", ReadFile(dir_.Sub("companies/acme.conf")) +
                                             "\n[received]\nfeeds = nfe, cte, nfse\n"
                                             "interval_minutes = 5\n");
+  CliRun check = Cli({"check"});
+  EXPECT_EQ(check.exit_code, 0);
+  EXPECT_NE(check.out.find("  received  cte, nfe, nfse every 5 min\n"), std::string::npos)
+      << check.out;
   std::map<std::string, boost::json::object> items = ByDocument(AddReceived("nfe", 150), "nfe");
   items.merge(ByDocument(AddReceived("cte", 2), "cte"));
   items.merge(ByDocument(AddReceived("nfse", 2), "nfse"));
