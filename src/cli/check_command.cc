@@ -104,6 +104,15 @@ int CheckCommand(const std::vector<std::string>& args) {
       first = false;
     }
     std::cout << "\n";
+    if (!company.received.feeds.empty()) {
+      std::cout << "  received  ";
+      first = true;
+      for (const std::string& feed : company.received.feeds) {
+        std::cout << (first ? "" : ", ") << feed;
+        first = false;
+      }
+      std::cout << " every " << company.received.interval_minutes << " min\n";
+    }
   }
   std::cout << "\nconfiguration is valid\n";
   return kExitOk;

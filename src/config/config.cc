@@ -63,6 +63,8 @@ constexpr ConfigKey kCompanyKeys[] = {
     {"webhook.catch_up"},
     {"file.dir"},
     {"file.retention_days"},
+    {"received.feeds"},
+    {"received.interval_minutes"},
 };
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
@@ -416,6 +418,37 @@ void ReadEvents(const ConfigFile& file, CompanyConfig& company, ConfigErrors& er
       errors.Add(file.Locate(*entry) + ": events names an unknown event '" + std::string(name) +
                  "'; known events: " + JoinNames(kEventNames));
     }
+  }
+}
+
+// [received]: which feeds to follow and how often. Each followed feed's event must be enabled,
+// or its documents would be fetched (spending credits) and never told.
+void ReadReceived(const ConfigFile& file, CompanyConfig& company, ConfigErrors& errors) {
+  std::string known;
+  for (const auto& [name, event] : kReceivedFeeds)
+    known += (known.empty() ? "" : ", ") + std::string(name);
+  ReadWholeNumber(file, "received.interval_minutes", 5, 1440,
+                  "minutes between two fetches of each received-document feed",
+                  company.received.interval_minutes, errors);
+  const ConfigEntry* entry = file.Find("received.feeds");
+  if (entry == nullptr) return;
+  for (std::string_view name : SplitList(entry->value)) {
+    auto feed = std::find_if(kReceivedFeeds.begin(), kReceivedFeeds.end(),
+                             [&](const auto& known_feed) { return known_feed.first == name; });
+    if (feed == kReceivedFeeds.end()) {
+      errors.Add(file.Locate(*entry) + ": received.feeds names an unknown feed '" +
+                 std::string(name) + "'; known feeds: " + known +
+                 " (leave it empty to follow none)");
+      continue;
+    }
+    if (company.events.count(std::string(feed->second)) == 0) {
+      errors.Add(file.Locate(*entry) + ": received.feeds names " + std::string(name) +
+                 " but events does not list " + std::string(feed->second) +
+                 ", so its documents would never be delivered; add " + std::string(feed->second) +
+                 " to events, or remove " + std::string(name) + " from received.feeds");
+      continue;
+    }
+    company.received.feeds.emplace(name);
   }
 }
 
@@ -865,6 +898,7 @@ CompanyConfig ReadCompany(const std::string& path, ConfigErrors& errors) {
   ReadApiLocation(*file, company, errors);
   ReadTypes(*file, company, errors);
   ReadEvents(*file, company, errors);
+  ReadReceived(*file, company, errors);
   ReadSink(*file, company, errors);
   return company;
 }

@@ -85,8 +85,12 @@ Status Daemon::BuildWorkers() {
       Dispatcher::Create(store_, http_, clock_, std::move(sinks), dispatch_options, notify);
   if (!dispatcher.ok()) return dispatcher.status();
 
+  auto feeds = std::make_unique<FeedFollower>(store_, http_, clock_, config.companies, *poller,
+                                              FeedFollower::Options{});
+
   operator_notifier_ = std::move(*operator_notifier);
   poller_ = std::move(poller);
+  feeds_ = std::move(feeds);
   dispatcher_ = std::move(*dispatcher);
   return Status::Ok();
 }
@@ -116,6 +120,8 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
 
   s = poller_->Pump();
   if (!s.ok()) return s;
+  s = feeds_->Pump();
+  if (!s.ok()) return s;
   s = dispatcher_->Pump();
   if (!s.ok()) return s;
   operator_notifier_->Pump();
@@ -127,6 +133,9 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
   Result<std::optional<int64_t>> next_poll = poller_->NextWakeMs();
   if (!next_poll.ok()) return next_poll.status();
   if (next_poll->has_value()) wake_at = std::min(wake_at, **next_poll);
+  if (std::optional<int64_t> next_feed = feeds_->NextWakeMs()) {
+    wake_at = std::min(wake_at, *next_feed);
+  }
   Result<std::optional<int64_t>> next_delivery = dispatcher_->NextWakeMs();
   if (!next_delivery.ok()) return next_delivery.status();
   if (next_delivery->has_value()) wake_at = std::min(wake_at, **next_delivery);
@@ -215,6 +224,7 @@ Status Daemon::Reload() {
   config_ = std::move(*loaded);
   // The workers hold references into config_; the old ones go before they could dangle.
   dispatcher_.reset();
+  feeds_.reset();
   poller_.reset();
   operator_notifier_.reset();
   if (Status s = BuildWorkers(); !s.ok()) {
@@ -223,6 +233,8 @@ Status Daemon::Reload() {
     config_ = std::move(previous);
     return BuildWorkers();
   }
+  // Whoever sends SIGHUP after editing [received] wants to see the feeds at work now.
+  feeds_->FetchAllNow();
   auto join = [](const std::vector<std::string>& ids) {
     std::string out;
     for (const std::string& id : ids)

@@ -1,7 +1,8 @@
 // Daemon: the event loop that wires the store, the poller and the dispatcher together.
 //
 // One thread does everything. Each turn of the loop: start the polls that are due and have
-// credit, start the deliveries that are due, then sleep in HttpClient::Poll() until an answer
+// credit, the received-document feed fetches likewise (FeedFollower, on the same token budgets),
+// start the deliveries that are due, then sleep in HttpClient::Poll() until an answer
 // arrives, the next poll or delivery falls due, a `gatilho watch` rewrites the wake file, or a
 // signal comes. Answers are gathered during the sleep and committed to the store in one
 // transaction when it ends; only then are their events handed to the dispatcher.
@@ -14,7 +15,8 @@
 // Reloading: SIGHUP reads the configuration files again. When they load cleanly, the loop lets
 // what is in flight finish (bounded by the request timeouts), commits it, and rebuilds the
 // poller and the dispatcher from the new files: new companies start, removed ones stop with
-// their data kept in the store, changed ones apply. Files with problems leave the running
+// their data kept in the store, changed ones apply, and every followed received-document feed is
+// fetched at once (FeedFollower::FetchAllNow). Files with problems leave the running
 // configuration in place, with an error line listing the problems.
 //
 // --once: the loop ends instead of sleeping once nothing is due now and nothing is in flight,
@@ -28,6 +30,7 @@
 #include "config/config.h"
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
+#include "daemon/feed_follower.h"
 #include "daemon/intake_inbox.h"
 #include "daemon/poller.h"
 #include "delivery/dispatcher.h"
@@ -104,6 +107,7 @@ class Daemon {
   // Before the poller and the dispatcher, which hold pointers to it: destroyed after them.
   std::unique_ptr<OperatorNotifier> operator_notifier_;
   std::unique_ptr<Poller> poller_;
+  std::unique_ptr<FeedFollower> feeds_;  // takes credits from poller_: destroyed before it
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ChangeNotifier> notifier_;
   IntakeInbox inbox_;

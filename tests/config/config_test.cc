@@ -1224,5 +1224,77 @@ TEST_F(ConfigTest, FileKeyBelowTheWebhookSectionNamesTheFileSection) {
 
 // --- Printing URLs ----------------------------------------------------------------------------
 
+// --- Received-document feeds ------------------------------------------------------------------
+
+TEST_F(ConfigTest, ReceivedFeedsAreOffByDefault) {
+  Result<CompanyConfig> company = LoadCompanyConfig(WriteCompany("acme", ValidCompany()));
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_TRUE(company->received.feeds.empty());
+  EXPECT_EQ(company->received.interval_minutes, 30);
+  EXPECT_EQ(company->events.count("nfe_recebida"), 1u);
+}
+
+TEST_F(ConfigTest, ReadsTheReceivedSection) {
+  std::string path = WriteCompany(
+      "acme", ValidCompany("[received]\nfeeds = nfe, cte,nfse\ninterval_minutes = 5\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->received.feeds, (std::set<std::string>{"nfe", "cte", "nfse"}));
+  EXPECT_EQ(company->received.interval_minutes, 5);
+}
+
+TEST_F(ConfigTest, AnEmptyFeedsListFollowsNone) {
+  Result<CompanyConfig> company =
+      LoadCompanyConfig(WriteCompany("acme", ValidCompany("[received]\nfeeds =\n")));
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_TRUE(company->received.feeds.empty());
+}
+
+TEST_F(ConfigTest, UnknownReceivedFeedListsTheKnownOnes) {
+  std::string path = WriteCompany("acme", ValidCompany("[received]\nfeeds = nfe, mdfe\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":5: received.feeds names an unknown feed 'mdfe'; known feeds: "
+                               "nfe, cte, nfse"));
+}
+
+TEST_F(ConfigTest, ReceivedIntervalMustBeFrom5To1440Minutes) {
+  for (const char* value : {"4", "1441", "trinta"}) {
+    std::string path = WriteCompany(
+        "acme",
+        ValidCompany("[received]\nfeeds = nfe\ninterval_minutes = " + std::string(value) + "\n"));
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << value;
+    EXPECT_THAT(company.status().message(),
+                HasSubstr(path + ":6: received.interval_minutes must be a whole number from 5 to "
+                                 "1440"));
+  }
+  EXPECT_TRUE(
+      LoadCompanyConfig(WriteCompany("acme", ValidCompany("[received]\ninterval_minutes = 1440\n")))
+          .ok());
+}
+
+TEST_F(ConfigTest, AFollowedFeedNeedsItsEventEnabled) {
+  std::string path = WriteCompany(
+      "acme", ValidCompany("events = autorizado, cte_recebida\n[received]\nfeeds = nfe, cte\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: received.feeds names nfe but events does not list "
+                               "nfe_recebida"));
+  EXPECT_THAT(company.status().message(), Not(HasSubstr("names cte")));
+}
+
 }  // namespace
 }  // namespace gatilho
