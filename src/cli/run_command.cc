@@ -101,8 +101,13 @@ int RunCommand(const std::vector<std::string>& args) {
       PrintError(lock.status().message());
       return kExitFailure;
     }
-    PrintError(lock.status().message() +
-               (once ? " (waited " + std::to_string(kOnceLockWaitMs / 1000) + " s for it)" : ""));
+    if (!once) {
+      PrintError(lock.status().message());
+      return kExitLocked;
+    }
+    PrintError(lock.status().message() + ". Waited " + std::to_string(kOnceLockWaitMs / 1000) +
+               " s: this pass did nothing and the next one goes on; if this repeats, a daemon "
+               "runs on the same data_dir or passes take longer than the cron interval");
     return kExitLocked;
   }
   HttpClient::Options http_options =

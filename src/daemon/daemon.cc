@@ -255,7 +255,6 @@ Status Daemon::Reload() {
   }
   Config previous = std::move(config_);
   config_ = std::move(*loaded);
-  if (spool_) spool_->SetCompanies(SpoolCompaniesOf(config_));
   // The workers hold references into config_; the old ones go before they could dangle.
   dispatcher_.reset();
   poller_.reset();
@@ -265,6 +264,14 @@ Status Daemon::Reload() {
                   s.ToString());
     config_ = std::move(previous);
     return BuildWorkers();
+  }
+  if (spool_) spool_->SetCompanies(SpoolCompaniesOf(config_));
+  if (config_.global.spool_dir != previous.global.spool_dir) {
+    // TODO(reload): the spool intake keeps its folder until a restart.
+    spdlog::warn(
+        "SIGHUP: spool_dir changed from '{}' to '{}'; the spool folder changes only when gatilho "
+        "restarts",
+        previous.global.spool_dir, config_.global.spool_dir);
   }
   auto join = [](const std::vector<std::string>& ids) {
     std::string out;
