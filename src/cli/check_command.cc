@@ -78,6 +78,7 @@ int CheckCommand(const std::vector<std::string>& args) {
   std::cout << "config:    " << global.config_file << "\n"
             << "data_dir:  " << global.data_dir << "\n"
             << "companies: " << global.companies_dir << " (" << config->companies.size() << ")\n";
+  if (!global.spool_dir.empty()) std::cout << "spool:     " << global.spool_dir << "\n";
   if (!global.operator_url.empty()) {
     std::cout << "operator:  " << UrlForDisplay(global.operator_url)
               << (global.operator_secret.empty() ? " (unsigned)" : " (signed)") << ", alert after "

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 constexpr ConfigKey kGlobalKeys[] = {
     {"data_dir"},
     {"companies_dir"},
+    {"spool_dir"},
     {"log_level"},
     {"budget_share"},
     {"budget_floor"},
@@ -176,6 +177,20 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
                 global.data_dir, errors);
   ReadDirectory(file, "companies_dir", "the folder with one <company-id>.conf per company",
                 "companies", global.companies_dir, errors);
+  if (const ConfigEntry* entry = file.Find("spool_dir");
+      entry != nullptr && !entry->value.empty()) {
+    std::string spool = ResolveAgainst(file.path(), entry->value);
+    // The spool moves every file it finds; pointed at another of gatilho's folders it would
+    // take the database or the company files for watch files.
+    if (spool == global.data_dir || spool == global.companies_dir) {
+      errors.Add(file.Locate(*entry) + ": spool_dir " + spool + " is also " +
+                 (spool == global.data_dir ? "data_dir" : "companies_dir") +
+                 "; give the spool a folder of its own, e.g. /var/spool/gatilho/in, or remove the "
+                 "line");
+    } else {
+      global.spool_dir = spool;
+    }
+  }
 
   if (const ConfigEntry* entry = file.Find("log_level")) {
     if (std::find(std::begin(kLogLevels), std::end(kLogLevels), entry->value) ==

@@ -116,6 +116,8 @@ struct GlobalConfig {
   int breaker_alert_minutes = 15;   // 1..10080
   int attempt_retention_days = 30;  // 1..3650: finished events and their attempts older than
                                     // this are removed from the store
+  // Absolute; the folder a legacy ERP drops watch files into (api/spool_file.h); empty: none.
+  std::string spool_dir;
 };
 
 struct Config {

@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 #include <thread>
 
 #include "daemon/delivery_sinks.h"
+#include "schedule/learner.h"
+#include "schedule/poll_policy.h"
 
 namespace gatilho {
 
@@ -19,6 +22,13 @@ namespace {
 // After a store error the loop waits this long before trying again, so a full disk is not
 // hammered, and an operator has time to read the error line.
 constexpr int64_t kStoreRetryMs = 5'000;
+
+SpoolCompanies SpoolCompaniesOf(const Config& config) {
+  SpoolCompanies companies;
+  for (const auto& [id, company] : config.companies)
+    companies[id] = company.types;
+  return companies;
+}
 
 }  // namespace
 
@@ -50,7 +60,38 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   std::unique_ptr<Daemon> daemon(
       new Daemon(config, store, http, clock, options, std::move(*notifier), signal_fd));
   if (Status s = daemon->BuildWorkers(); !s.ok()) return s;
+  if (Status s = daemon->StartSpool(); !s.ok()) return s;
   return daemon;
+}
+
+Status Daemon::StartSpool() {
+  if (config_.global.spool_dir.empty()) return Status::Ok();
+  SpoolFolder::Options options;
+  options.dir = config_.global.spool_dir;
+  options.companies = SpoolCompaniesOf(config_);
+  // The first poll goes where the learned models say documents usually finish, as for
+  // `gatilho watch`; a file's watches share one time, the earliest of its types'.
+  auto policy = std::make_shared<PollPolicy>(PollPolicy::Defaults());
+  Learner learner(policy.get(), Learner::Options{});
+  if (Result<std::vector<ModelRecord>> models = store_.Models(); models.ok()) {
+    for (const ModelRecord& model : *models)
+      learner.Load(model.company, model.type, model.bytes);
+  }
+  options.first_poll = [policy](const std::vector<WatchKey>& keys, int64_t now) {
+    int64_t first = INT64_MAX;
+    for (const WatchKey& key : keys)
+      first = std::min(first, policy->FirstPoll(key.company, key.type, now));
+    return keys.empty() ? now : first;
+  };
+  Result<std::unique_ptr<SpoolFolder>> spool =
+      SpoolFolder::Create(std::move(options), store_, clock_, &inbox_);
+  if (!spool.ok()) return spool.status();
+  spool_ = std::move(*spool);
+  if (options_.once) {
+    spool_->TakeAll();
+    return Status::Ok();
+  }
+  return spool_->Start();
 }
 
 Status Daemon::BuildWorkers() {
@@ -69,7 +110,8 @@ Status Daemon::BuildWorkers() {
   poller_options.max_in_flight = static_cast<size_t>(std::max(1, config.global.poll_concurrency));
   poller_options.budget_share = config.global.budget_share;
   poller_options.budget_floor = config.global.budget_floor;
-  poller_options.on_token_blocked = [notify](const std::string& company, int http_status) {
+  poller_options.on_token_blocked = [this, notify](const std::string& company, int http_status) {
+    summary_.refused_companies.insert(company);
     notify->Notify("token_blocked",
                    {{"company", company}, {"http_status", std::to_string(http_status)}});
   };
@@ -235,6 +277,14 @@ Status Daemon::Reload() {
   }
   // Whoever sends SIGHUP after editing [received] wants to see the feeds at work now.
   feeds_->FetchAllNow();
+  if (spool_) spool_->SetCompanies(SpoolCompaniesOf(config_));
+  if (config_.global.spool_dir != previous.global.spool_dir) {
+    // TODO(reload): the spool intake keeps its folder until a restart.
+    spdlog::warn(
+        "SIGHUP: spool_dir changed from '{}' to '{}'; the spool folder changes only when gatilho "
+        "restarts",
+        previous.global.spool_dir, config_.global.spool_dir);
+  }
   auto join = [](const std::vector<std::string>& ids) {
     std::string out;
     for (const std::string& id : ids)
@@ -265,6 +315,7 @@ void Daemon::AddToSummary() {
 }
 
 Status Daemon::Drain() {
+  if (spool_) spool_->Stop();
   int64_t deadline = clock_.MonotonicMs() + options_.drain_ms;
   while (http_.InFlight() > 0 && clock_.MonotonicMs() < deadline) {
     Status s = http_.Poll(100, nullptr);
@@ -305,6 +356,7 @@ Status Daemon::Run() {
       if (clock_.MonotonicMs() >= once_deadline) {
         spdlog::warn("one-pass run reached its {} s limit with work left; the next run goes on",
                      options_.once_deadline_ms / 1000);
+        summary_.deadline_hit = true;
         break;
       }
     }

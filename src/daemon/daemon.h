@@ -26,7 +26,10 @@
 #include <csignal>
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <string>
 
+#include "api/spool_folder.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
@@ -53,6 +56,8 @@ class Daemon {
   struct Summary {
     Poller::Counters polls;
     Dispatcher::Counters deliveries;
+    std::set<std::string> refused_companies;  // whose token the API refused (401/403)
+    bool deadline_hit = false;  // a --once pass stopped at once_deadline_ms with work left
   };
 
   // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread so they are read from a signalfd;
@@ -80,6 +85,9 @@ class Daemon {
 
   // Makes the operator notifier, the poller and the dispatcher from config_.
   Status BuildWorkers();
+  // With spool_dir set: creates the spool intake and starts its thread (with once: takes the
+  // files that are there now, on this thread).
+  Status StartSpool();
   // SIGHUP: reads the configuration again and, when it is sound, finishes what is in flight and
   // rebuilds the workers from it; otherwise logs why and keeps the running one. An error only
   // when the store fails.
@@ -111,6 +119,7 @@ class Daemon {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ChangeNotifier> notifier_;
   IntakeInbox inbox_;
+  std::unique_ptr<SpoolFolder> spool_;  // after inbox_, which it calls: stopped before it goes
   int signal_fd_;
   int64_t next_prune_mono_ms_ = 0;
   Summary summary_;

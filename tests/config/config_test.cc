@@ -122,6 +122,31 @@ TEST_F(ConfigTest, AbsoluteDirsAreKept) {
   EXPECT_EQ(global->companies_dir, "/srv/c");
 }
 
+TEST_F(ConfigTest, SpoolDirIsOffByDefaultAndResolvedLikeDataDir) {
+  Result<GlobalConfig> off = LoadGlobalConfig(WriteGlobal());
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_EQ(off->spool_dir, "");
+
+  Result<GlobalConfig> empty = LoadGlobalConfig(WriteGlobal("spool_dir =\n"));
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(empty->spool_dir, "");
+
+  Result<GlobalConfig> relative = LoadGlobalConfig(WriteGlobal("spool_dir = spool/in/\n"));
+  ASSERT_TRUE(relative.ok()) << relative.status().ToString();
+  EXPECT_EQ(relative->spool_dir, dir_.Sub("spool/in"));
+}
+
+TEST_F(ConfigTest, SpoolDirThatIsDataDirIsRejectedWithTheLine) {
+  std::string path = WriteGlobal("spool_dir = ./data\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  EXPECT_EQ(global.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(global.status().message(),
+              HasSubstr(path + ":3: spool_dir " + dir_.Sub("data") + " is also data_dir"));
+}
+
 TEST_F(ConfigTest, MissingDataDirNamesTheKeyAndFile) {
   std::string path = dir_.WriteFile("gatilho.conf", "companies_dir = companies\n");
 
