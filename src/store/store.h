@@ -23,9 +23,10 @@
 // Threads and processes: one Store object per process (LMDB forbids opening an environment
 // twice in one process), safe to call from several threads at once: the daemon's loop and the
 // local API's connections share it, and their transactions take turns. Several processes may
-// open the same directory at once: the CLI registers watches while the daemon runs. Every public method is one transaction; a write
-// method's effects are all visible or none is. When the map is full, the store grows it and
-// retries instead of failing; when another process grew it, it adopts the new size.
+// open the same directory at once: the CLI registers watches while the daemon runs. Every public
+// method is one transaction; a write method's effects are all visible or none is. When the map is
+// full, the store grows it and retries instead of failing; when another process grew it, it adopts
+// the new size.
 #pragma once
 
 #include <cstdint>
@@ -99,6 +100,12 @@ struct WatchUpdate {
   std::optional<HistoryEntry> history;
 };
 
+// One watch to register with its own first poll (AddWatches).
+struct NewWatch {
+  WatchKey key;
+  int64_t first_poll_ms = 0;
+};
+
 struct StoreCounts {
   uint64_t watches_pending = 0;
   uint64_t watches_following = 0;
@@ -146,6 +153,14 @@ class Store {
   // only its next poll moves to first_poll_ms when that is sooner.
   Result<std::vector<AddOutcome>> AddWatches(const std::vector<WatchKey>& keys, int64_t now_ms,
                                              int64_t first_poll_ms);
+  // The same, each watch with its own first poll (a batch mixing companies and types), in one
+  // transaction; outcomes in the order of `watches`.
+  Result<std::vector<AddOutcome>> AddWatches(const std::vector<NewWatch>& watches, int64_t now_ms);
+
+  // Stops watching `key`: removes its record and its place in the schedule, in one
+  // transaction. Its history and its events (pending ones included, which are still delivered)
+  // stay. NotFound when there is no watch for `key`.
+  Status RemoveWatch(const WatchKey& key);
 
   // The record for `key`, or a NotFound status.
   Result<WatchRecord> GetWatch(const WatchKey& key);
