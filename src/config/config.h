@@ -99,6 +99,15 @@ struct GlobalConfig {
   int breaker_alert_minutes = 15;   // 1..10080
   int attempt_retention_days = 30;  // 1..3650: finished events and their attempts older than
                                     // this are removed from the store
+  // The local HTTP API (src/api/local_api.h): on when api_token_file is set.
+  std::string api_token_file;             // absolute; empty: the API is off
+  std::string api_token;                  // its trimmed contents, 16 characters or more
+  std::string api_address = "127.0.0.1";  // from api_listen = address:port
+  int api_port = 8470;
+  int api_max_body_kib = 1024;  // 1..65536: larger request bodies are refused with 413
+  // What is not wrong enough to refuse the file but deserves a warning line when the daemon
+  // starts (a token file others may read). Never holds a secret.
+  std::vector<std::string> warnings;
 };
 
 struct Config {
