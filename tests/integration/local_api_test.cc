@@ -248,6 +248,33 @@ TEST_F(LocalApiIntegrationTest, SecondDaemonOnATakenPortFailsNamingTheAddressAnd
   EXPECT_EQ(Api("GET", "/healthz").status, 200) << "the first daemon's API still answers";
 }
 
+TEST_F(LocalApiIntegrationTest, AfterAReloadTheApiKnowsTheNewCompanies) {
+  StartApi(kFastApi);
+  StartReceiver();
+  StartWithApi({kAcme});
+  const std::string beta_watch = R"({"company":"beta","type":"nfe","ref":"RELOAD-1"})";
+  ExpectError(Api("POST", "/v1/watches", beta_watch), 404, "unknown_company");
+
+  // The new company file, and the API's own lines kept in the global file.
+  WriteConfig({kAcme, kBeta}, "api_token_file = api.token\napi_listen = 127.0.0.1:" +
+                                  std::to_string(api_port_) + "\n");
+  daemon_->Signal(SIGHUP);
+  Submit(kBeta, "nfe", "RELOAD-1");
+  HttpResult created;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        created = Api("POST", "/v1/watches", beta_watch);
+        return created.status == 201;
+      },
+      10))
+      << created.body;
+  WaitForSimulatorToFinish(60);
+  std::set<EventKey> expected = ExpectedEvents({kBeta});
+  ASSERT_EQ(expected.size(), 1u);
+  ExpectEveryEventOnceWithStableIds(expected, WaitForEvents(expected, 60));
+  EXPECT_EQ(Api("GET", "/healthz").status, 200);
+}
+
 // ---- the status page in a real browser -----------------------------------------------------
 
 // Runs Debian's headless Chromium on `url` with `extra` flags; returns its standard output. Its
