@@ -3,6 +3,7 @@
 #include <iostream>
 #include <limits>
 
+#include "api/event_json.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/clock.h"
@@ -29,39 +30,6 @@ std::vector<std::string> AttemptLines(const std::vector<AttemptRecord>& attempts
          attempt.response_excerpt.empty() ? "" : "\"" + attempt.response_excerpt + "\""});
   }
   return FormatTable({}, rows, {3}, "    ");
-}
-
-// One event and its attempts as a JSON object, for --json: times as RFC 3339 UTC, 0 as null.
-boost::json::object EventJson(const EventRecord& event,
-                              const std::vector<AttemptRecord>& attempts) {
-  auto time = [](int64_t ms) -> boost::json::value {
-    if (ms == 0) return nullptr;
-    return boost::json::value(FormatRfc3339(ms));
-  };
-  boost::json::array tries;
-  for (const AttemptRecord& attempt : attempts) {
-    tries.push_back(boost::json::object{{"number", attempt.number},
-                                        {"time", time(attempt.time_ms)},
-                                        {"http_status", attempt.http_status},
-                                        {"error", attempt.error},
-                                        {"duration_ms", attempt.duration_ms},
-                                        {"sink", attempt.sink},
-                                        {"response_excerpt", attempt.response_excerpt}});
-  }
-  return boost::json::object{
-      {"id", event.id},
-      {"company", event.key.company},
-      {"type", DocTypeName(event.key.type)},
-      {"ref", event.key.ref},
-      {"cycle", event.cycle},
-      {"event", event.type},
-      {"state", EventStateName(event.state)},
-      {"created", time(event.created_ms)},
-      {"next_attempt", event.state == EventState::kPending ? time(event.next_attempt_ms)
-                                                           : boost::json::value(nullptr)},
-      {"finished", time(event.finished_ms)},
-      {"attempts", event.attempts},
-      {"attempt_log", std::move(tries)}};
 }
 
 }  // namespace

@@ -4,14 +4,13 @@
 #include <iostream>
 #include <string>
 
+#include "api/watch_request.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "core/progress_meter.h"
 #include "daemon/change_notifier.h"
 #include "fiscal/api_paths.h"
-#include "schedule/learner.h"
-#include "schedule/poll_policy.h"
 
 namespace gatilho::cli {
 
@@ -27,15 +26,6 @@ std::string Trim(const std::string& text) {
   if (begin == std::string::npos) return "";
   size_t end = text.find_last_not_of(" \t\r\n");
   return text.substr(begin, end - begin + 1);
-}
-
-std::string KnownCompanies(const Config& config) {
-  std::string out;
-  for (const auto& [id, company] : config.companies) {
-    if (!out.empty()) out += ", ";
-    out += id;
-  }
-  return out;
 }
 
 }  // namespace
@@ -61,21 +51,14 @@ int WatchCommand(const std::vector<std::string>& args) {
   if (!config) return exit_code;
 
   const std::string& company_id = positional[0];
-  const CompanyConfig* company = config->Find(company_id);
-  if (company == nullptr) {
-    PrintError("unknown company '" + company_id + "': no " + company_id + ".conf in " +
-               config->global.companies_dir + " (known: " + KnownCompanies(*config) + ")");
+  Result<const CompanyConfig*> company = FindWatchCompany(*config, company_id);
+  if (!company.ok()) {
+    PrintError(company.status().message());
     return kExitUsage;
   }
-  std::optional<DocType> type = ParseDocType(positional[1]);
-  if (!type) {
-    PrintError("unknown document type '" + positional[1] + "'; use one of " +
-               std::string(DocTypeNames()));
-    return kExitUsage;
-  }
-  if (company->types.count(*type) == 0) {
-    PrintError("company " + company_id + " does not watch " + std::string(DocTypeName(*type)) +
-               " documents; add it to `types` in " + company->source_file);
+  Result<DocType> type = CheckWatchType(**company, positional[1]);
+  if (!type.ok()) {
+    PrintError(type.status().message());
     return kExitUsage;
   }
 
@@ -115,19 +98,7 @@ int WatchCommand(const std::vector<std::string>& args) {
   std::unique_ptr<Store> store = OpenStoreOrReport(config->global);
   if (!store) return kExitFailure;
   int64_t now = SystemClock::Instance().WallMs();
-  // The first poll goes where this company's documents of this type usually finish, as the
-  // daemon learned it; a store without that model gives the type's default.
-  PollPolicy policy = PollPolicy::Defaults();
-  Learner learner(&policy, Learner::Options{});
-  Result<std::vector<ModelRecord>> models = store->Models();
-  if (models.ok()) {
-    for (const ModelRecord& model : *models) {
-      if (model.company == company_id && model.type == *type) {
-        learner.Load(model.company, model.type, model.bytes);
-      }
-    }
-  }
-  int64_t first_poll = policy.FirstPoll(company_id, *type, now);
+  int64_t first_poll = FirstPollMs(*store, company_id, *type, now);
   // A transaction per batch keeps each write short, so a daemon polling on the same store
   // is not held up by one huge transaction, and the progress line moves.
   const bool progress =

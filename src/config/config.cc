@@ -1,5 +1,8 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -35,6 +38,9 @@ constexpr ConfigKey kGlobalKeys[] = {
     {"operator_secret"},
     {"breaker_alert_minutes"},
     {"attempt_retention_days"},
+    {"api_token_file"},
+    {"api_listen"},
+    {"api_max_body_kib"},
 };
 
 constexpr ConfigKey kCompanyKeys[] = {
@@ -170,6 +176,78 @@ void ReadDirectory(const ConfigFile& file, std::string_view key, std::string_vie
   out = ResolveAgainst(file.path(), entry->value);
 }
 
+constexpr size_t kMinApiTokenLength = 16;
+
+// api_token_file: the bearer token of the local API. Its contents are never part of a message.
+void ReadApiToken(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
+  const ConfigEntry* entry = file.Find("api_token_file");
+  if (entry == nullptr) return;
+  const std::string where = file.Locate(*entry) + ": api_token_file";
+  if (entry->value.empty()) {
+    errors.Add(where +
+               " is empty; set it to the path of a file holding the local API's bearer "
+               "token, or remove the line to leave the API off");
+    return;
+  }
+  std::string path = ResolveAgainst(file.path(), entry->value);
+  Result<std::string> contents = ReadTextFile(path);
+  if (!contents.ok()) {
+    errors.AddStatus(Status::IoError(where + ": " + contents.status().message() +
+                                     "; put the local API's bearer token in that file, or fix "
+                                     "the path"));
+    return;
+  }
+  std::string_view token = TrimBlanks(*contents);
+  if (token.find_first_of(" \t\r\n") != std::string_view::npos) {
+    errors.Add(where + " " + path + " holds more than one word; it must hold only the token");
+    return;
+  }
+  if (token.size() < kMinApiTokenLength) {
+    errors.Add(where + " " + path + " holds a token of " + std::to_string(token.size()) +
+               " characters; use at least " + std::to_string(kMinApiTokenLength) +
+               ", e.g. the output of `openssl rand -hex 32`");
+    return;
+  }
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    global.warnings.push_back(where + " " + path +
+                              " may be read by its group or others; run chmod 600 on it");
+  }
+  global.api_token_file = path;
+  global.api_token = std::string(token);
+}
+
+// api_listen = address:port, an IPv4 address or a bracketed IPv6 one ([::1]:8470).
+void ReadApiListen(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
+  const ConfigEntry* entry = file.Find("api_listen");
+  if (entry == nullptr) return;
+  std::string_view value = entry->value;
+  size_t colon = value.rfind(':');
+  std::string address;
+  std::optional<int> port;
+  if (colon != std::string_view::npos) {
+    address = std::string(value.substr(0, colon));
+    port = ParseNumber<int>(value.substr(colon + 1));
+    if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+      address = address.substr(1, address.size() - 2);
+    } else if (address.find(':') != std::string::npos) {
+      address.clear();  // IPv6 without brackets: the port cannot be told apart
+    }
+  }
+  unsigned char buffer[sizeof(struct in6_addr)];
+  bool address_ok = !address.empty() && (inet_pton(AF_INET, address.c_str(), buffer) == 1 ||
+                                         inet_pton(AF_INET6, address.c_str(), buffer) == 1);
+  if (!address_ok || !port || *port < 1 || *port > 65535) {
+    errors.Add(file.Locate(*entry) +
+               ": api_listen must be address:port with an IP address and a port from 1 to 65535 "
+               "(where the local API listens), e.g. 127.0.0.1:8470 or [::1]:8470; found '" +
+               entry->value + "'");
+    return;
+  }
+  global.api_address = address;
+  global.api_port = *port;
+}
+
 GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
   GlobalConfig global;
   global.config_file = file.path();
@@ -257,6 +335,10 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
   ReadWholeNumber(file, "attempt_retention_days", 1, 3650,
                   "days finished events and their delivery attempts are kept in the store",
                   global.attempt_retention_days, errors);
+  ReadApiToken(file, global, errors);
+  ReadApiListen(file, global, errors);
+  ReadWholeNumber(file, "api_max_body_kib", 1, 65536,
+                  "KiB a request body to the local API may have", global.api_max_body_kib, errors);
   return global;
 }
 

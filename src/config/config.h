@@ -118,6 +118,15 @@ struct GlobalConfig {
                                     // this are removed from the store
   // Absolute; the folder a legacy ERP drops watch files into (api/spool_file.h); empty: none.
   std::string spool_dir;
+  // The local HTTP API (src/api/local_api.h): on when api_token_file is set.
+  std::string api_token_file;             // absolute; empty: the API is off
+  std::string api_token;                  // its trimmed contents, 16 characters or more
+  std::string api_address = "127.0.0.1";  // from api_listen = address:port
+  int api_port = 8470;
+  int api_max_body_kib = 1024;  // 1..65536: larger request bodies are refused with 413
+  // What is not wrong enough to refuse the file but deserves a warning line when the daemon
+  // starts (a token file others may read). Never holds a secret.
+  std::vector<std::string> warnings;
 };
 
 struct Config {

@@ -61,6 +61,11 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
       new Daemon(config, store, http, clock, options, std::move(*notifier), signal_fd));
   if (Status s = daemon->BuildWorkers(); !s.ok()) return s;
   if (Status s = daemon->StartSpool(); !s.ok()) return s;
+  for (const std::string& warning : config.global.warnings)
+    spdlog::warn("{}", warning);
+  if (!options.once) {
+    if (Status s = daemon->StartApi(); !s.ok()) return s;
+  }
   return daemon;
 }
 
@@ -137,6 +142,66 @@ Status Daemon::BuildWorkers() {
   return Status::Ok();
 }
 
+Status Daemon::StartApi() {
+  const GlobalConfig& global = config_.global;
+  if (global.api_token.empty()) return Status::Ok();
+  api_ =
+      std::make_unique<LocalApi>(store_, std::make_shared<const Config>(config_), inbox_, clock_);
+  HttpServer::Options server_options;
+  server_options.address = global.api_address;
+  server_options.port = global.api_port;
+  server_options.max_body_bytes = static_cast<size_t>(global.api_max_body_kib) * 1024;
+  server_options.name = "local API";
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(server_options, api_->Handler());
+  const std::string where = global.api_address.find(':') == std::string::npos
+                                ? global.api_address + ":" + std::to_string(global.api_port)
+                                : "[" + global.api_address + "]:" + std::to_string(global.api_port);
+  if (!server.ok()) {
+    api_.reset();
+    return Status::IoError("the local API cannot listen on " + where + " (api_listen in " +
+                           global.config_file + "): " + server.status().message() +
+                           "; stop what uses that port or set api_listen to another one");
+  }
+  api_server_ = std::move(*server);
+  const bool loopback = global.api_address.starts_with("127.") || global.api_address == "::1";
+  if (!loopback) {
+    spdlog::warn(
+        "the local API listens on {}, which is not a loopback address: anything that reaches it "
+        "can try the token. Set api_listen = 127.0.0.1:{} unless other hosts must call it",
+        where, global.api_port);
+  }
+  spdlog::info("local API listening on {}; status page at http://{}/status", where, where);
+  return Status::Ok();
+}
+
+void Daemon::MaybePublishFigures() {
+  const int64_t now_mono = clock_.MonotonicMs();
+  if (now_mono - published_mono_ms_ < kPublishEveryMs) return;
+  published_mono_ms_ = now_mono;
+  RuntimeFigures figures;
+  figures.published_ms = clock_.WallMs();
+  const Poller::Counters& polls = poller_->counters();
+  figures.polls = summary_.polls.polls + polls.polls;
+  figures.poll_failures = summary_.polls.failed + polls.failed;
+  figures.rate_limited = summary_.polls.rate_limited + polls.rate_limited;
+  figures.events = summary_.polls.events + polls.events;
+  const Dispatcher::Counters& deliveries = dispatcher_->counters();
+  figures.delivered = summary_.deliveries.delivered + deliveries.delivered;
+  figures.delivery_failures = summary_.deliveries.failed_attempts + deliveries.failed_attempts;
+  figures.dead = summary_.deliveries.dead + deliveries.dead;
+  figures.tokens = poller_->Tokens();
+  for (const Dispatcher::EndpointState& endpoint :
+       dispatcher_->EndpointStates(figures.published_ms))
+    figures.endpoints.push_back(EndpointFigures{endpoint.display, endpoint.breaker});
+  LatencyHistogram latency = latency_;
+  latency.Merge(dispatcher_->latency());
+  figures.delivery_latency.bounds_seconds = latency.bounds_seconds();
+  figures.delivery_latency.counts = latency.counts();
+  figures.delivery_latency.sum_seconds = latency.sum_seconds();
+  figures.delivery_latency.count = latency.count();
+  inbox_.Publish(std::move(figures));
+}
+
 Daemon::Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock,
                Options options, std::unique_ptr<ChangeNotifier> notifier, int signal_fd)
     : config_(config),
@@ -181,6 +246,10 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
   Result<std::optional<int64_t>> next_delivery = dispatcher_->NextWakeMs();
   if (!next_delivery.ok()) return next_delivery.status();
   if (next_delivery->has_value()) wake_at = std::min(wake_at, **next_delivery);
+  if (api_server_) {
+    MaybePublishFigures();
+    wake_at = std::min(wake_at, now + 5 * kPublishEveryMs);
+  }
   return wake_at;
 }
 
@@ -264,6 +333,19 @@ Status Daemon::Reload() {
   }
   Config previous = std::move(config_);
   config_ = std::move(*loaded);
+  if (api_) {
+    // TODO(reload): api_listen and api_max_body_kib are read at start; a reload changes the
+    // companies and the token only. A reload that removes api_token_file keeps the old token
+    // rather than leave a running API with none.
+    if (config_.global.api_token.empty()) {
+      spdlog::warn(
+          "SIGHUP: api_token_file is gone from {}, but the local API keeps running "
+          "with its token until gatilho restarts",
+          config_.global.config_file);
+      config_.global.api_token = previous.global.api_token;
+    }
+    api_->SetConfig(std::make_shared<const Config>(config_));
+  }
   // The workers hold references into config_; the old ones go before they could dangle.
   dispatcher_.reset();
   feeds_.reset();
@@ -273,6 +355,7 @@ Status Daemon::Reload() {
     spdlog::error("SIGHUP: the new configuration cannot be used ({}); going on with the old one",
                   s.ToString());
     config_ = std::move(previous);
+    if (api_) api_->SetConfig(std::make_shared<const Config>(config_));
     return BuildWorkers();
   }
   // Whoever sends SIGHUP after editing [received] wants to see the feeds at work now.
@@ -312,6 +395,7 @@ void Daemon::AddToSummary() {
   summary_.deliveries.throttled += deliveries.throttled;
   summary_.deliveries.dead += deliveries.dead;
   summary_.deliveries.superseded += deliveries.superseded;
+  latency_.Merge(dispatcher_->latency());
 }
 
 Status Daemon::Drain() {
@@ -366,6 +450,11 @@ Status Daemon::Run() {
     if (reload && !stop) {
       if (Status reloaded = Reload(); !reloaded.ok()) return reloaded;
     }
+  }
+  if (api_server_) {
+    // First, so no request changes the store while what is in flight is committed.
+    api_server_->Stop();
+    spdlog::info("local API stopped");
   }
   Status s = Drain();
   AddToSummary();

@@ -19,6 +19,13 @@
 // fetched at once (FeedFollower::FetchAllNow). Files with problems leave the running
 // configuration in place, with an error line listing the problems.
 //
+// Local API: when api_token_file is set (and not --once), Create() starts the local HTTP API
+// (api/local_api.h) on api_listen; it serves on its own threads, reaching the loop through the
+// IntakeInbox and the store. A reload hands it the new companies and token; a stop ends it
+// first, before what is in flight is drained. The loop publishes its figures for /metrics,
+// /healthz and the status page at most once a second, and wakes at least every
+// kPublishEveryMs * 5 while the API runs so that /healthz can tell a stuck loop.
+//
 // --once: the loop ends instead of sleeping once nothing is due now and nothing is in flight,
 // or after Options::once_deadline_ms.
 #pragma once
@@ -30,6 +37,7 @@
 #include <string>
 
 #include "api/spool_folder.h"
+#include "api/local_api.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
@@ -37,8 +45,10 @@
 #include "daemon/intake_inbox.h"
 #include "daemon/poller.h"
 #include "delivery/dispatcher.h"
+#include "delivery/latency_histogram.h"
 #include "delivery/operator_notifier.h"
 #include "net/http_client.h"
+#include "net/http_server.h"
 #include "store/store.h"
 
 namespace gatilho {
@@ -79,6 +89,11 @@ class Daemon {
   // The mailbox the in-process intakes (local API, proxy, spool folder) use to reach the loop.
   IntakeLink& intake() { return inbox_; }
 
+  // The local API's port, or 0 when it is off.
+  int api_port() const { return api_server_ ? api_server_->port() : 0; }
+
+  static constexpr int64_t kPublishEveryMs = 1'000;
+
  private:
   Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock, Options options,
          std::unique_ptr<ChangeNotifier> notifier, int signal_fd);
@@ -94,6 +109,10 @@ class Daemon {
   Status Reload();
   // Adds the workers' counters to summary_ (before they are replaced, and at the end).
   void AddToSummary();
+  // Starts the local API when the configuration turns it on.
+  Status StartApi();
+  // Publishes the loop's figures to the inbox when the last publication is old enough.
+  void MaybePublishFigures();
 
   // Runs retention when it is due; returns when it wants to run next.
   int64_t MaybePrune();
@@ -122,7 +141,12 @@ class Daemon {
   std::unique_ptr<SpoolFolder> spool_;  // after inbox_, which it calls: stopped before it goes
   int signal_fd_;
   int64_t next_prune_mono_ms_ = 0;
+  int64_t published_mono_ms_ = -kPublishEveryMs;
   Summary summary_;
+  LatencyHistogram latency_;  // of the dispatchers a reload replaced
+  // After inbox_, which the API uses; the server goes before the handler it calls.
+  std::unique_ptr<LocalApi> api_;
+  std::unique_ptr<HttpServer> api_server_;
 };
 
 }  // namespace gatilho

@@ -85,6 +85,25 @@ Poller::Poller(Store& store, HttpClient& http, const Clock& clock,
     learner_.Load(model.company, model.type, model.bytes);
 }
 
+std::vector<TokenFigures> Poller::Tokens() const {
+  const int64_t now_mono = clock_.MonotonicMs();
+  std::vector<TokenFigures> tokens;
+  for (const auto& [handle, budget] : budgets_) {
+    TokenFigures figures;
+    figures.handle = handle;
+    if (auto it = token_companies_.find(handle); it != token_companies_.end()) {
+      figures.companies = it->second;
+    }
+    figures.limit = budget.limit();
+    figures.share_cap = budget.share_cap();
+    figures.used_in_window = budget.used_in_window(now_mono);
+    figures.available = budget.Available(now_mono);
+    figures.paused = budget.Paused(now_mono);
+    tokens.push_back(std::move(figures));
+  }
+  return tokens;
+}
+
 TokenBudget& Poller::BudgetFor(const std::string& handle) {
   auto it = budgets_.find(handle);
   if (it == budgets_.end()) {

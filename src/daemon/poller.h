@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "api/intake_link.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "fiscal/observer.h"
@@ -121,6 +122,10 @@ class Poller {
   size_t unflushed() const { return decided_.size(); }
   const Counters& counters() const { return counters_; }
   const Learner& learner() const { return learner_; }
+
+  // Each token's budget now, in handle order, for /metrics and the status page. erp_requests is
+  // left 0: the proxy counts those.
+  std::vector<TokenFigures> Tokens() const;
 
  private:
   struct Decided {

@@ -335,10 +335,21 @@ const std::string& Store::dir() const {
 
 Result<std::vector<Store::AddOutcome>> Store::AddWatches(const std::vector<WatchKey>& keys,
                                                          int64_t now_ms, int64_t first_poll_ms) {
+  std::vector<NewWatch> watches;
+  watches.reserve(keys.size());
+  for (const WatchKey& key : keys)
+    watches.push_back(NewWatch{key, first_poll_ms});
+  return AddWatches(watches, now_ms);
+}
+
+Result<std::vector<Store::AddOutcome>> Store::AddWatches(const std::vector<NewWatch>& watches,
+                                                         int64_t now_ms) {
   std::vector<AddOutcome> outcomes;
   Status s = impl_->env->Write([&](LmdbTxn& txn) -> Status {
     outcomes.clear();
-    for (const WatchKey& key : keys) {
+    for (const NewWatch& watch : watches) {
+      const WatchKey& key = watch.key;
+      const int64_t first_poll_ms = watch.first_poll_ms;
       Result<std::optional<WatchRecord>> stored = impl_->ReadWatch(txn, key);
       if (!stored.ok()) return stored.status();
       const WatchRecord* old = stored->has_value() ? &**stored : nullptr;
@@ -378,6 +389,25 @@ Result<std::vector<Store::AddOutcome>> Store::AddWatches(const std::vector<Watch
   });
   if (!s.ok()) return s;
   return outcomes;
+}
+
+Status Store::RemoveWatch(const WatchKey& key) {
+  bool found = false;
+  Status s = impl_->env->Write([&](LmdbTxn& txn) -> Status {
+    Result<std::optional<WatchRecord>> stored = impl_->ReadWatch(txn, key);
+    if (!stored.ok()) return stored.status();
+    found = stored->has_value();
+    if (!found) return Status::Ok();
+    if (HasDueEntry(**stored)) {
+      if (Status d = txn.Delete(impl_->due, DueKey((*stored)->next_poll_ms, key)); !d.ok()) {
+        return d;
+      }
+    }
+    return txn.Delete(impl_->watches, key.Encode());
+  });
+  if (!s.ok()) return s;
+  if (!found) return Status::NotFound("no watch for " + key.ToString());
+  return Status::Ok();
 }
 
 Result<WatchRecord> Store::GetWatch(const WatchKey& key) {

@@ -115,6 +115,10 @@ struct FeedCursorKey {
 struct FeedCursor {
   int64_t versao = 0;
   int64_t fetched_ms = 0;
+// One watch to register with its own first poll (AddWatches).
+struct NewWatch {
+  WatchKey key;
+  int64_t first_poll_ms = 0;
 };
 
 struct StoreCounts {
@@ -164,6 +168,14 @@ class Store {
   // only its next poll moves to first_poll_ms when that is sooner.
   Result<std::vector<AddOutcome>> AddWatches(const std::vector<WatchKey>& keys, int64_t now_ms,
                                              int64_t first_poll_ms);
+  // The same, each watch with its own first poll (a batch mixing companies and types), in one
+  // transaction; outcomes in the order of `watches`.
+  Result<std::vector<AddOutcome>> AddWatches(const std::vector<NewWatch>& watches, int64_t now_ms);
+
+  // Stops watching `key`: removes its record and its place in the schedule, in one
+  // transaction. Its history and its events (pending ones included, which are still delivered)
+  // stay. NotFound when there is no watch for `key`.
+  Status RemoveWatch(const WatchKey& key);
 
   // The record for `key`, or a NotFound status.
   Result<WatchRecord> GetWatch(const WatchKey& key);

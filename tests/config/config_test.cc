@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "support/temp_dir.h"
 
@@ -1245,6 +1246,67 @@ TEST_F(ConfigTest, FileKeyBelowTheWebhookSectionNamesTheFileSection) {
   EXPECT_THAT(company.status().message(),
               HasSubstr(path + ":6: unknown key 'webhook.retention_days'; 'retention_days' "
                                "belongs in the [file] section"));
+}
+
+// --- The local API ----------------------------------------------------------------------------
+
+constexpr char kApiToken[] = "0123456789abcdef0123";
+
+TEST_F(ConfigTest, LocalApiIsOffWithoutATokenFile) {
+  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal());
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->api_token, "");
+  EXPECT_EQ(global->api_address, "127.0.0.1");
+  EXPECT_EQ(global->api_port, 8470);
+  EXPECT_EQ(global->api_max_body_kib, 1024);
+}
+
+TEST_F(ConfigTest, LocalApiReadsTheTrimmedTokenListenAddressAndBodyLimit) {
+  std::string token_file = dir_.WriteFile("api.token", std::string(kApiToken) + "\n");
+  chmod(token_file.c_str(), 0600);
+  Result<GlobalConfig> global = LoadGlobalConfig(
+      WriteGlobal("api_token_file = api.token\napi_listen = [::1]:9001\napi_max_body_kib = 64\n"));
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->api_token, kApiToken);
+  EXPECT_EQ(global->api_token_file, token_file);
+  EXPECT_EQ(global->api_address, "::1");
+  EXPECT_EQ(global->api_port, 9001);
+  EXPECT_EQ(global->api_max_body_kib, 64);
+  EXPECT_TRUE(global->warnings.empty());
+}
+
+TEST_F(ConfigTest, LocalApiTokenReadableByOthersIsAWarningWithoutTheToken) {
+  std::string token_file = dir_.WriteFile("api.token", kApiToken);
+  chmod(token_file.c_str(), 0644);
+  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal("api_token_file = api.token\n"));
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  ASSERT_EQ(global->warnings.size(), 1u);
+  EXPECT_THAT(global->warnings[0], HasSubstr("chmod 600"));
+  EXPECT_THAT(global->warnings[0], Not(HasSubstr(kApiToken)));
+}
+
+TEST_F(ConfigTest, LocalApiTokenShorterThanSixteenIsRefusedWithoutPrintingIt) {
+  dir_.WriteFile("api.token", "short-secret\n");
+  std::string path = WriteGlobal("api_token_file = api.token\n");
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  EXPECT_THAT(global.status().message(), HasSubstr(path + ":3: api_token_file"));
+  EXPECT_THAT(global.status().message(), HasSubstr("12 characters; use at least 16"));
+  EXPECT_THAT(global.status().message(), Not(HasSubstr("short-secret")));
+}
+
+TEST_F(ConfigTest, LocalApiBadListenAndBodyLimitNameTheKey) {
+  std::string path = WriteGlobal("api_listen = localhost:80\napi_max_body_kib = 0\n");
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  EXPECT_THAT(global.status().message(), HasSubstr(path + ":3: api_listen must be address:port"));
+  EXPECT_THAT(global.status().message(),
+              HasSubstr(path + ":4: api_max_body_kib must be a whole number from 1 to 65536"));
 }
 
 // --- Printing URLs ----------------------------------------------------------------------------

@@ -221,6 +221,37 @@ TEST_F(PollerTest, PollsDueWatchWithBasicAuthAndCommitsTheEvent) {
   EXPECT_EQ(poller_->counters().events, 1u);
 }
 
+TEST_F(PollerTest, TokensReportEachBudgetByHandleWithItsCompanies) {
+  SetAnswer([](const LoopbackServer::Request&) {
+    LoopbackServer::Reply reply = Autorizado();
+    reply.headers.emplace_back("Rate-Limit-Limit", "50");
+    return reply;
+  });
+  AddCompany("acme", "tok-shared");
+  AddCompany("beta", "tok-shared");
+  AddCompany("gamma", "tok-gamma");
+  MakePoller();
+  Watch("acme", {"R1", "R2"});
+  Turn();
+
+  std::vector<TokenFigures> tokens = poller_->Tokens();
+  ASSERT_EQ(tokens.size(), 2u);
+  const TokenFigures* shared =
+      tokens[0].handle == SecretHandle("tok-shared") ? &tokens[0] : &tokens[1];
+  EXPECT_EQ(shared->handle, SecretHandle("tok-shared"));
+  EXPECT_EQ(shared->companies, "acme,beta");
+  EXPECT_EQ(shared->limit, 50);
+  EXPECT_EQ(shared->share_cap, 40);  // floor(0.8 * 50)
+  EXPECT_EQ(shared->used_in_window, 2);
+  EXPECT_EQ(shared->available, 38);
+  EXPECT_FALSE(shared->paused);
+  EXPECT_EQ(shared->erp_requests, 0);
+  for (const TokenFigures& token : tokens) {
+    EXPECT_NE(token.handle, "tok-shared");
+    EXPECT_NE(token.handle, "tok-gamma");
+  }
+}
+
 TEST_F(PollerTest, NothingIsCommittedBeforeFlush) {
   AddCompany("acme", "tok-acme");
   MakePoller();

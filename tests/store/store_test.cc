@@ -283,6 +283,40 @@ TEST_F(StoreTest, ApplyReschedulesAndRemovesOldDueEntry) {
   EXPECT_EQ(*next, kNow + 500);
 }
 
+TEST_F(StoreTest, AddWatchesGivesEachWatchItsOwnFirstPoll) {
+  const WatchKey other{"beta", DocType::kCte, "CT-1"};
+  auto added = store_->AddWatches({NewWatch{key_, kNow + 300}, NewWatch{other, kNow + 100}}, kNow);
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  ASSERT_EQ(added->size(), 2u);
+  EXPECT_TRUE((*added)[0].created);
+  EXPECT_TRUE((*added)[1].created);
+  auto due = store_->DueWatches(kNow + 1000, 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(Refs(*due), (std::vector<std::string>{"CT-1", "PED-1"}));
+  EXPECT_EQ((*due)[0].record.next_poll_ms, kNow + 100);
+  EXPECT_EQ((*due)[1].record.next_poll_ms, kNow + 300);
+}
+
+TEST_F(StoreTest, RemoveWatchDropsItsScheduleButKeepsHistoryAndEvents) {
+  WatchRecord record = Add(key_, kNow + 100);
+  WatchUpdate update = UpdateWithEvents(key_, record, {MakeEvent("ev-1", kNow)});
+  update.history = HistoryEntry{kNow, 1, 200, "document", "autorizado", "event autorizado"};
+  ASSERT_TRUE(store_->Apply({update}).ok());
+
+  ASSERT_TRUE(store_->RemoveWatch(key_).ok());
+  EXPECT_EQ(store_->GetWatch(key_).status().code(), Status::Code::kNotFound);
+  auto due = store_->DueWatches(kNow + 1000, 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_TRUE(due->empty());
+  auto history = store_->History(key_);
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 1u);
+  auto events = store_->EventsFor(key_);
+  ASSERT_TRUE(events.ok());
+  EXPECT_EQ(events->size(), 1u);
+  EXPECT_EQ(store_->RemoveWatch(key_).code(), Status::Code::kNotFound);
+}
+
 TEST_F(StoreTest, DoneWatchHasNoDueEntryAndRewatchStartsNewCycle) {
   WatchRecord record = Add(key_);
   record.state = WatchState::kDone;
