@@ -1,19 +1,25 @@
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
 #include <string>
 
+#include "api/watch_request.h"
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/progress_meter.h"
 #include "daemon/change_notifier.h"
 #include "fiscal/api_paths.h"
-#include "schedule/learner.h"
-#include "schedule/poll_policy.h"
 
 namespace gatilho::cli {
 
 namespace po = boost::program_options;
 
 namespace {
+
+// Refs registered per store transaction.
+constexpr size_t kWatchBatch = 1000;
 
 std::string Trim(const std::string& text) {
   size_t begin = text.find_first_not_of(" \t\r\n");
@@ -22,21 +28,13 @@ std::string Trim(const std::string& text) {
   return text.substr(begin, end - begin + 1);
 }
 
-std::string KnownCompanies(const Config& config) {
-  std::string out;
-  for (const auto& [id, company] : config.companies) {
-    if (!out.empty()) out += ", ";
-    out += id;
-  }
-  return out;
-}
-
 }  // namespace
 
 int WatchCommand(const std::vector<std::string>& args) {
   const std::string usage =
       "usage: gatilho watch --config FILE COMPANY TYPE REF [REF...]\n"
-      "       (REF '-' reads refs from standard input, one per line)";
+      "       (REF '-' reads refs from standard input, one per line; on a terminal, stderr\n"
+      "       shows how many are registered, unless --quiet)";
   po::variables_map vm;
   std::vector<std::string> positional;
   po::options_description options("options");
@@ -53,21 +51,14 @@ int WatchCommand(const std::vector<std::string>& args) {
   if (!config) return exit_code;
 
   const std::string& company_id = positional[0];
-  const CompanyConfig* company = config->Find(company_id);
-  if (company == nullptr) {
-    PrintError("unknown company '" + company_id + "': no " + company_id + ".conf in " +
-               config->global.companies_dir + " (known: " + KnownCompanies(*config) + ")");
+  Result<const CompanyConfig*> company = FindWatchCompany(*config, company_id);
+  if (!company.ok()) {
+    PrintError(company.status().message());
     return kExitUsage;
   }
-  std::optional<DocType> type = ParseDocType(positional[1]);
-  if (!type) {
-    PrintError("unknown document type '" + positional[1] + "'; use one of " +
-               std::string(DocTypeNames()));
-    return kExitUsage;
-  }
-  if (company->types.count(*type) == 0) {
-    PrintError("company " + company_id + " does not watch " + std::string(DocTypeName(*type)) +
-               " documents; add it to `types` in " + company->source_file);
+  Result<DocType> type = CheckWatchType(**company, positional[1]);
+  if (!type.ok()) {
+    PrintError(type.status().message());
     return kExitUsage;
   }
 
@@ -107,33 +98,46 @@ int WatchCommand(const std::vector<std::string>& args) {
   std::unique_ptr<Store> store = OpenStoreOrReport(config->global);
   if (!store) return kExitFailure;
   int64_t now = SystemClock::Instance().WallMs();
-  // The first poll goes where this company's documents of this type usually finish, as the
-  // daemon learned it; a store without that model gives the type's default.
-  PollPolicy policy = PollPolicy::Defaults();
-  Learner learner(&policy, Learner::Options{});
-  Result<std::vector<ModelRecord>> models = store->Models();
-  if (models.ok()) {
-    for (const ModelRecord& model : *models) {
-      if (model.company == company_id && model.type == *type) {
-        learner.Load(model.company, model.type, model.bytes);
+  int64_t first_poll = FirstPollMs(*store, company_id, *type, now);
+  // A transaction per batch keeps each write short, so a daemon polling on the same store
+  // is not held up by one huge transaction, and the progress line moves.
+  const bool progress =
+      vm.count("quiet") == 0 && keys.size() > kWatchBatch && isatty(STDERR_FILENO) == 1;
+  ProgressMeter meter(SystemClock::Instance(), "registered", static_cast<int64_t>(keys.size()));
+  std::vector<Store::AddOutcome> outcomes;
+  outcomes.reserve(keys.size());
+  for (size_t begin = 0; begin < keys.size(); begin += kWatchBatch) {
+    size_t end = std::min(keys.size(), begin + kWatchBatch);
+    std::vector<WatchKey> batch(keys.begin() + static_cast<std::ptrdiff_t>(begin),
+                                keys.begin() + static_cast<std::ptrdiff_t>(end));
+    Result<std::vector<Store::AddOutcome>> added = store->AddWatches(batch, now, first_poll);
+    if (!added.ok()) {
+      if (progress) std::cerr << "\n";
+      PrintError("could not register the watches: " + added.status().ToString() +
+                 (begin > 0 ? "; the first " + std::to_string(begin) + " of " +
+                                  std::to_string(keys.size()) +
+                                  " refs were registered, running the command again is harmless"
+                            : ""));
+      return kExitFailure;
+    }
+    outcomes.insert(outcomes.end(), added->begin(), added->end());
+    if (progress) {
+      if (std::optional<std::string> line = meter.Update(static_cast<int64_t>(end))) {
+        std::cerr << *line << std::flush;
       }
     }
+    // The daemon may not be running; the watches are stored either way, so a failed wake-up
+    // only delays them until the daemon's next look at the schedule.
+    if (end == keys.size() || begin == 0) {
+      Status notified = ChangeNotifier::Notify(config->global.data_dir);
+      if (!notified.ok()) PrintError("warning: " + notified.message());
+    }
   }
-  int64_t first_poll = policy.FirstPoll(company_id, *type, now);
-  Result<std::vector<Store::AddOutcome>> outcomes = store->AddWatches(keys, now, first_poll);
-  if (!outcomes.ok()) {
-    PrintError("could not register the watches: " + outcomes.status().ToString());
-    return kExitFailure;
-  }
-  // The daemon may not be running; the watches are stored either way, so a failed wake-up
-  // only delays them until the daemon's next look at the schedule.
-  Status notified = ChangeNotifier::Notify(config->global.data_dir);
-  if (!notified.ok()) PrintError("warning: " + notified.message());
 
   if (vm.count("quiet") == 0) {
     size_t created = 0, cycled = 0, unchanged = 0;
     for (size_t i = 0; i < keys.size(); ++i) {
-      const Store::AddOutcome& outcome = (*outcomes)[i];
+      const Store::AddOutcome& outcome = outcomes[i];
       const char* what = "already watched";
       if (outcome.created) {
         what = "watching";

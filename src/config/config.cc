@@ -1,5 +1,8 @@
 #include "config/config.h"
 
+#include <arpa/inet.h>
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -25,6 +28,7 @@ namespace fs = std::filesystem;
 constexpr ConfigKey kGlobalKeys[] = {
     {"data_dir"},
     {"companies_dir"},
+    {"spool_dir"},
     {"log_level"},
     {"budget_share"},
     {"budget_floor"},
@@ -39,6 +43,9 @@ constexpr ConfigKey kGlobalKeys[] = {
     {"proxy_upstream"},
     {"proxy_max_body_kib"},
     {"proxy_timeout_seconds"},
+    {"api_token_file"},
+    {"api_listen"},
+    {"api_max_body_kib"},
 };
 
 constexpr ConfigKey kCompanyKeys[] = {
@@ -68,6 +75,8 @@ constexpr ConfigKey kCompanyKeys[] = {
     {"webhook.catch_up"},
     {"file.dir"},
     {"file.retention_days"},
+    {"received.feeds"},
+    {"received.interval_minutes"},
 };
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
@@ -237,6 +246,78 @@ void ReadProxy(const ConfigFile& file, GlobalConfig& global, ConfigErrors& error
                   global.proxy_timeout_seconds, errors);
 }
 
+constexpr size_t kMinApiTokenLength = 16;
+
+// api_token_file: the bearer token of the local API. Its contents are never part of a message.
+void ReadApiToken(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
+  const ConfigEntry* entry = file.Find("api_token_file");
+  if (entry == nullptr) return;
+  const std::string where = file.Locate(*entry) + ": api_token_file";
+  if (entry->value.empty()) {
+    errors.Add(where +
+               " is empty; set it to the path of a file holding the local API's bearer "
+               "token, or remove the line to leave the API off");
+    return;
+  }
+  std::string path = ResolveAgainst(file.path(), entry->value);
+  Result<std::string> contents = ReadTextFile(path);
+  if (!contents.ok()) {
+    errors.AddStatus(Status::IoError(where + ": " + contents.status().message() +
+                                     "; put the local API's bearer token in that file, or fix "
+                                     "the path"));
+    return;
+  }
+  std::string_view token = TrimBlanks(*contents);
+  if (token.find_first_of(" \t\r\n") != std::string_view::npos) {
+    errors.Add(where + " " + path + " holds more than one word; it must hold only the token");
+    return;
+  }
+  if (token.size() < kMinApiTokenLength) {
+    errors.Add(where + " " + path + " holds a token of " + std::to_string(token.size()) +
+               " characters; use at least " + std::to_string(kMinApiTokenLength) +
+               ", e.g. the output of `openssl rand -hex 32`");
+    return;
+  }
+  struct stat info {};
+  if (stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    global.warnings.push_back(where + " " + path +
+                              " may be read by its group or others; run chmod 600 on it");
+  }
+  global.api_token_file = path;
+  global.api_token = std::string(token);
+}
+
+// api_listen = address:port, an IPv4 address or a bracketed IPv6 one ([::1]:8470).
+void ReadApiListen(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
+  const ConfigEntry* entry = file.Find("api_listen");
+  if (entry == nullptr) return;
+  std::string_view value = entry->value;
+  size_t colon = value.rfind(':');
+  std::string address;
+  std::optional<int> port;
+  if (colon != std::string_view::npos) {
+    address = std::string(value.substr(0, colon));
+    port = ParseNumber<int>(value.substr(colon + 1));
+    if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
+      address = address.substr(1, address.size() - 2);
+    } else if (address.find(':') != std::string::npos) {
+      address.clear();  // IPv6 without brackets: the port cannot be told apart
+    }
+  }
+  unsigned char buffer[sizeof(struct in6_addr)];
+  bool address_ok = !address.empty() && (inet_pton(AF_INET, address.c_str(), buffer) == 1 ||
+                                         inet_pton(AF_INET6, address.c_str(), buffer) == 1);
+  if (!address_ok || !port || *port < 1 || *port > 65535) {
+    errors.Add(file.Locate(*entry) +
+               ": api_listen must be address:port with an IP address and a port from 1 to 65535 "
+               "(where the local API listens), e.g. 127.0.0.1:8470 or [::1]:8470; found '" +
+               entry->value + "'");
+    return;
+  }
+  global.api_address = address;
+  global.api_port = *port;
+}
+
 GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
   GlobalConfig global;
   global.config_file = file.path();
@@ -244,6 +325,20 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
                 global.data_dir, errors);
   ReadDirectory(file, "companies_dir", "the folder with one <company-id>.conf per company",
                 "companies", global.companies_dir, errors);
+  if (const ConfigEntry* entry = file.Find("spool_dir");
+      entry != nullptr && !entry->value.empty()) {
+    std::string spool = ResolveAgainst(file.path(), entry->value);
+    // The spool moves every file it finds; pointed at another of gatilho's folders it would
+    // take the database or the company files for watch files.
+    if (spool == global.data_dir || spool == global.companies_dir) {
+      errors.Add(file.Locate(*entry) + ": spool_dir " + spool + " is also " +
+                 (spool == global.data_dir ? "data_dir" : "companies_dir") +
+                 "; give the spool a folder of its own, e.g. /var/spool/gatilho/in, or remove the "
+                 "line");
+    } else {
+      global.spool_dir = spool;
+    }
+  }
 
   if (const ConfigEntry* entry = file.Find("log_level")) {
     if (std::find(std::begin(kLogLevels), std::end(kLogLevels), entry->value) ==
@@ -311,6 +406,10 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
                   "days finished events and their delivery attempts are kept in the store",
                   global.attempt_retention_days, errors);
   ReadProxy(file, global, errors);
+  ReadApiToken(file, global, errors);
+  ReadApiListen(file, global, errors);
+  ReadWholeNumber(file, "api_max_body_kib", 1, 65536,
+                  "KiB a request body to the local API may have", global.api_max_body_kib, errors);
   return global;
 }
 
@@ -487,6 +586,37 @@ void ReadEvents(const ConfigFile& file, CompanyConfig& company, ConfigErrors& er
       errors.Add(file.Locate(*entry) + ": events names an unknown event '" + std::string(name) +
                  "'; known events: " + JoinNames(kEventNames));
     }
+  }
+}
+
+// [received]: which feeds to follow and how often. Each followed feed's event must be enabled,
+// or its documents would be fetched (spending credits) and never told.
+void ReadReceived(const ConfigFile& file, CompanyConfig& company, ConfigErrors& errors) {
+  std::string known;
+  for (const auto& [name, event] : kReceivedFeeds)
+    known += (known.empty() ? "" : ", ") + std::string(name);
+  ReadWholeNumber(file, "received.interval_minutes", 5, 1440,
+                  "minutes between two fetches of each received-document feed",
+                  company.received.interval_minutes, errors);
+  const ConfigEntry* entry = file.Find("received.feeds");
+  if (entry == nullptr) return;
+  for (std::string_view name : SplitList(entry->value)) {
+    auto feed = std::find_if(kReceivedFeeds.begin(), kReceivedFeeds.end(),
+                             [&](const auto& known_feed) { return known_feed.first == name; });
+    if (feed == kReceivedFeeds.end()) {
+      errors.Add(file.Locate(*entry) + ": received.feeds names an unknown feed '" +
+                 std::string(name) + "'; known feeds: " + known +
+                 " (leave it empty to follow none)");
+      continue;
+    }
+    if (company.events.count(std::string(feed->second)) == 0) {
+      errors.Add(file.Locate(*entry) + ": received.feeds names " + std::string(name) +
+                 " but events does not list " + std::string(feed->second) +
+                 ", so its documents would never be delivered; add " + std::string(feed->second) +
+                 " to events, or remove " + std::string(name) + " from received.feeds");
+      continue;
+    }
+    company.received.feeds.emplace(name);
   }
 }
 
@@ -936,6 +1066,7 @@ CompanyConfig ReadCompany(const std::string& path, ConfigErrors& errors) {
   ReadApiLocation(*file, company, errors);
   ReadTypes(*file, company, errors);
   ReadEvents(*file, company, errors);
+  ReadReceived(*file, company, errors);
   ReadSink(*file, company, errors);
   return company;
 }

@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 #include <thread>
 
 #include "daemon/delivery_sinks.h"
+#include "schedule/learner.h"
+#include "schedule/poll_policy.h"
 
 namespace gatilho {
 
@@ -19,6 +22,13 @@ namespace {
 // After a store error the loop waits this long before trying again, so a full disk is not
 // hammered, and an operator has time to read the error line.
 constexpr int64_t kStoreRetryMs = 5'000;
+
+SpoolCompanies SpoolCompaniesOf(const Config& config) {
+  SpoolCompanies companies;
+  for (const auto& [id, company] : config.companies)
+    companies[id] = company.types;
+  return companies;
+}
 
 }  // namespace
 
@@ -51,7 +61,43 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
       new Daemon(config, store, http, clock, options, std::move(*notifier), signal_fd));
   if (Status s = daemon->BuildWorkers(); !s.ok()) return s;
   if (Status s = daemon->StartProxy(); !s.ok()) return s;
+  if (Status s = daemon->StartSpool(); !s.ok()) return s;
+  for (const std::string& warning : config.global.warnings)
+    spdlog::warn("{}", warning);
+  if (!options.once) {
+    if (Status s = daemon->StartApi(); !s.ok()) return s;
+  }
   return daemon;
+}
+
+Status Daemon::StartSpool() {
+  if (config_.global.spool_dir.empty()) return Status::Ok();
+  SpoolFolder::Options options;
+  options.dir = config_.global.spool_dir;
+  options.companies = SpoolCompaniesOf(config_);
+  // The first poll goes where the learned models say documents usually finish, as for
+  // `gatilho watch`; a file's watches share one time, the earliest of its types'.
+  auto policy = std::make_shared<PollPolicy>(PollPolicy::Defaults());
+  Learner learner(policy.get(), Learner::Options{});
+  if (Result<std::vector<ModelRecord>> models = store_.Models(); models.ok()) {
+    for (const ModelRecord& model : *models)
+      learner.Load(model.company, model.type, model.bytes);
+  }
+  options.first_poll = [policy](const std::vector<WatchKey>& keys, int64_t now) {
+    int64_t first = INT64_MAX;
+    for (const WatchKey& key : keys)
+      first = std::min(first, policy->FirstPoll(key.company, key.type, now));
+    return keys.empty() ? now : first;
+  };
+  Result<std::unique_ptr<SpoolFolder>> spool =
+      SpoolFolder::Create(std::move(options), store_, clock_, &inbox_);
+  if (!spool.ok()) return spool.status();
+  spool_ = std::move(*spool);
+  if (options_.once) {
+    spool_->TakeAll();
+    return Status::Ok();
+  }
+  return spool_->Start();
 }
 
 Status Daemon::BuildWorkers() {
@@ -70,7 +116,8 @@ Status Daemon::BuildWorkers() {
   poller_options.max_in_flight = static_cast<size_t>(std::max(1, config.global.poll_concurrency));
   poller_options.budget_share = config.global.budget_share;
   poller_options.budget_floor = config.global.budget_floor;
-  poller_options.on_token_blocked = [notify](const std::string& company, int http_status) {
+  poller_options.on_token_blocked = [this, notify](const std::string& company, int http_status) {
+    summary_.refused_companies.insert(company);
     notify->Notify("token_blocked",
                    {{"company", company}, {"http_status", std::to_string(http_status)}});
   };
@@ -86,10 +133,74 @@ Status Daemon::BuildWorkers() {
       Dispatcher::Create(store_, http_, clock_, std::move(sinks), dispatch_options, notify);
   if (!dispatcher.ok()) return dispatcher.status();
 
+  auto feeds = std::make_unique<FeedFollower>(store_, http_, clock_, config.companies, *poller,
+                                              FeedFollower::Options{});
+
   operator_notifier_ = std::move(*operator_notifier);
   poller_ = std::move(poller);
+  feeds_ = std::move(feeds);
   dispatcher_ = std::move(*dispatcher);
   return Status::Ok();
+}
+
+Status Daemon::StartApi() {
+  const GlobalConfig& global = config_.global;
+  if (global.api_token.empty()) return Status::Ok();
+  api_ =
+      std::make_unique<LocalApi>(store_, std::make_shared<const Config>(config_), inbox_, clock_);
+  HttpServer::Options server_options;
+  server_options.address = global.api_address;
+  server_options.port = global.api_port;
+  server_options.max_body_bytes = static_cast<size_t>(global.api_max_body_kib) * 1024;
+  server_options.name = "local API";
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(server_options, api_->Handler());
+  const std::string where = global.api_address.find(':') == std::string::npos
+                                ? global.api_address + ":" + std::to_string(global.api_port)
+                                : "[" + global.api_address + "]:" + std::to_string(global.api_port);
+  if (!server.ok()) {
+    api_.reset();
+    return Status::IoError("the local API cannot listen on " + where + " (api_listen in " +
+                           global.config_file + "): " + server.status().message() +
+                           "; stop what uses that port or set api_listen to another one");
+  }
+  api_server_ = std::move(*server);
+  const bool loopback = global.api_address.starts_with("127.") || global.api_address == "::1";
+  if (!loopback) {
+    spdlog::warn(
+        "the local API listens on {}, which is not a loopback address: anything that reaches it "
+        "can try the token. Set api_listen = 127.0.0.1:{} unless other hosts must call it",
+        where, global.api_port);
+  }
+  spdlog::info("local API listening on {}; status page at http://{}/status", where, where);
+  return Status::Ok();
+}
+
+void Daemon::MaybePublishFigures() {
+  const int64_t now_mono = clock_.MonotonicMs();
+  if (now_mono - published_mono_ms_ < kPublishEveryMs) return;
+  published_mono_ms_ = now_mono;
+  RuntimeFigures figures;
+  figures.published_ms = clock_.WallMs();
+  const Poller::Counters& polls = poller_->counters();
+  figures.polls = summary_.polls.polls + polls.polls;
+  figures.poll_failures = summary_.polls.failed + polls.failed;
+  figures.rate_limited = summary_.polls.rate_limited + polls.rate_limited;
+  figures.events = summary_.polls.events + polls.events;
+  const Dispatcher::Counters& deliveries = dispatcher_->counters();
+  figures.delivered = summary_.deliveries.delivered + deliveries.delivered;
+  figures.delivery_failures = summary_.deliveries.failed_attempts + deliveries.failed_attempts;
+  figures.dead = summary_.deliveries.dead + deliveries.dead;
+  figures.tokens = poller_->Tokens();
+  for (const Dispatcher::EndpointState& endpoint :
+       dispatcher_->EndpointStates(figures.published_ms))
+    figures.endpoints.push_back(EndpointFigures{endpoint.display, endpoint.breaker});
+  LatencyHistogram latency = latency_;
+  latency.Merge(dispatcher_->latency());
+  figures.delivery_latency.bounds_seconds = latency.bounds_seconds();
+  figures.delivery_latency.counts = latency.counts();
+  figures.delivery_latency.sum_seconds = latency.sum_seconds();
+  figures.delivery_latency.count = latency.count();
+  inbox_.Publish(std::move(figures));
 }
 
 Daemon::Daemon(const Config& config, Store& store, HttpClient& http, const Clock& clock,
@@ -186,6 +297,8 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
 
   s = poller_->Pump();
   if (!s.ok()) return s;
+  s = feeds_->Pump();
+  if (!s.ok()) return s;
   s = dispatcher_->Pump();
   if (!s.ok()) return s;
   operator_notifier_->Pump();
@@ -197,9 +310,16 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
   Result<std::optional<int64_t>> next_poll = poller_->NextWakeMs();
   if (!next_poll.ok()) return next_poll.status();
   if (next_poll->has_value()) wake_at = std::min(wake_at, **next_poll);
+  if (std::optional<int64_t> next_feed = feeds_->NextWakeMs()) {
+    wake_at = std::min(wake_at, *next_feed);
+  }
   Result<std::optional<int64_t>> next_delivery = dispatcher_->NextWakeMs();
   if (!next_delivery.ok()) return next_delivery.status();
   if (next_delivery->has_value()) wake_at = std::min(wake_at, **next_delivery);
+  if (api_server_) {
+    MaybePublishFigures();
+    wake_at = std::min(wake_at, now + 5 * kPublishEveryMs);
+  }
   return wake_at;
 }
 
@@ -283,17 +403,42 @@ Status Daemon::Reload() {
   }
   Config previous = std::move(config_);
   config_ = std::move(*loaded);
+  if (api_) {
+    // TODO(reload): api_listen and api_max_body_kib are read at start; a reload changes the
+    // companies and the token only. A reload that removes api_token_file keeps the old token
+    // rather than leave a running API with none.
+    if (config_.global.api_token.empty()) {
+      spdlog::warn(
+          "SIGHUP: api_token_file is gone from {}, but the local API keeps running "
+          "with its token until gatilho restarts",
+          config_.global.config_file);
+      config_.global.api_token = previous.global.api_token;
+    }
+    api_->SetConfig(std::make_shared<const Config>(config_));
+  }
   // The workers hold references into config_; the old ones go before they could dangle.
   dispatcher_.reset();
+  feeds_.reset();
   poller_.reset();
   operator_notifier_.reset();
   if (Status s = BuildWorkers(); !s.ok()) {
     spdlog::error("SIGHUP: the new configuration cannot be used ({}); going on with the old one",
                   s.ToString());
     config_ = std::move(previous);
+    if (api_) api_->SetConfig(std::make_shared<const Config>(config_));
     return BuildWorkers();
   }
   if (proxy_) proxy_->SetCompanies(config_.companies);
+  // Whoever sends SIGHUP after editing [received] wants to see the feeds at work now.
+  feeds_->FetchAllNow();
+  if (spool_) spool_->SetCompanies(SpoolCompaniesOf(config_));
+  if (config_.global.spool_dir != previous.global.spool_dir) {
+    // TODO(reload): the spool intake keeps its folder until a restart.
+    spdlog::warn(
+        "SIGHUP: spool_dir changed from '{}' to '{}'; the spool folder changes only when gatilho "
+        "restarts",
+        previous.global.spool_dir, config_.global.spool_dir);
+  }
   auto join = [](const std::vector<std::string>& ids) {
     std::string out;
     for (const std::string& id : ids)
@@ -321,12 +466,14 @@ void Daemon::AddToSummary() {
   summary_.deliveries.throttled += deliveries.throttled;
   summary_.deliveries.dead += deliveries.dead;
   summary_.deliveries.superseded += deliveries.superseded;
+  latency_.Merge(dispatcher_->latency());
 }
 
 Status Daemon::Drain() {
   // The ERP's requests in flight finish (the server waits for them); then their news is taken.
   StopProxy();
   if (Status news = TakeProxyNews(); !news.ok()) return news;
+  if (spool_) spool_->Stop();
   int64_t deadline = clock_.MonotonicMs() + options_.drain_ms;
   while (http_.InFlight() > 0 && clock_.MonotonicMs() < deadline) {
     Status s = http_.Poll(100, nullptr);
@@ -367,6 +514,7 @@ Status Daemon::Run() {
       if (clock_.MonotonicMs() >= once_deadline) {
         spdlog::warn("one-pass run reached its {} s limit with work left; the next run goes on",
                      options_.once_deadline_ms / 1000);
+        summary_.deadline_hit = true;
         break;
       }
     }
@@ -376,6 +524,11 @@ Status Daemon::Run() {
     if (reload && !stop) {
       if (Status reloaded = Reload(); !reloaded.ok()) return reloaded;
     }
+  }
+  if (api_server_) {
+    // First, so no request changes the store while what is in flight is committed.
+    api_server_->Stop();
+    spdlog::info("local API stopped");
   }
   Status s = Drain();
   AddToSummary();

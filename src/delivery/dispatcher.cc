@@ -48,6 +48,28 @@ int64_t SteadyMs() {
 
 }  // namespace
 
+std::vector<Dispatcher::EndpointState> Dispatcher::EndpointStates(int64_t now_ms) const {
+  std::vector<EndpointState> states;
+  for (const auto& [key, endpoint] : endpoints_) {
+    std::string breaker = "disabled";
+    if (!endpoint->gate.disabled()) {
+      switch (endpoint->gate.breaker().state(now_ms)) {
+        case CircuitBreaker::State::kClosed:
+          breaker = "closed";
+          break;
+        case CircuitBreaker::State::kOpen:
+          breaker = "open";
+          break;
+        case CircuitBreaker::State::kHalfOpen:
+          breaker = "half_open";
+          break;
+      }
+    }
+    states.push_back(EndpointState{endpoint->display, std::move(breaker)});
+  }
+  return states;
+}
+
 std::string Dispatcher::EndpointKey(const DeliverySink& sink) {
   if (sink.kind == DeliverySink::Kind::kFile) return "file:" + sink.file.dir;
   return sink.webhook.url;
@@ -265,6 +287,7 @@ void Dispatcher::Finish(Endpoint& endpoint, const EventRecord& event, AttemptRec
       next_state = EventState::kDelivered;
       next_attempt = 0;
       ++counters_.delivered;
+      latency_.Record(static_cast<double>(now - event.created_ms) / 1000.0);
       spdlog::info("delivered {} {} ({}) to {} in {} ms, attempt {}", event.key.ToString(),
                    event.type, event.id, endpoint.display, attempt.duration_ms, attempt.number);
       break;

@@ -30,6 +30,7 @@
 #include "core/status.h"
 #include "delivery/endpoint_gate.h"
 #include "delivery/file_sink.h"
+#include "delivery/latency_histogram.h"
 #include "delivery/operator_notifier.h"
 #include "delivery/retry_schedule.h"
 #include "delivery/signer.h"
@@ -103,6 +104,16 @@ class Dispatcher {
 
   size_t in_flight() const { return in_flight_.size(); }
   const Counters& counters() const { return counters_; }
+  // From each event's creation to its delivery, for every event this dispatcher delivered.
+  const LatencyHistogram& latency() const { return latency_; }
+
+  // Where one endpoint's breaker stands, for /metrics and the status page.
+  struct EndpointState {
+    std::string display;  // EndpointDisplay(): the URL without credentials, or the folder
+    std::string breaker;  // "closed", "open", "half_open", or "disabled" (410 or the operator)
+  };
+  // Every endpoint, in EndpointKey order, at now_ms.
+  std::vector<EndpointState> EndpointStates(int64_t now_ms) const;
 
   // The endpoint key of a sink: its URL, or "file:" and its folder.
   static std::string EndpointKey(const DeliverySink& sink);
@@ -143,6 +154,7 @@ class Dispatcher {
   std::unordered_set<uint64_t> in_flight_;
   int64_t endpoints_read_ms_ = 0;
   Counters counters_;
+  LatencyHistogram latency_;
 };
 
 }  // namespace gatilho

@@ -15,6 +15,8 @@
 //                                                          kMaxAttemptsPerEvent of each event
 //   endpoints sink URL or folder                          -> EndpointRecord
 //   tokens    token handle                                -> TokenRecord
+//   cursors   cnpj + '\0' + feed + '\0' + environment      -> FeedCursor  where each
+//                                                          received-document feed stands
 //   meta      "schema_version" -> be32, "next_seq" -> be64 (the next outbox seq)
 // (Stores written before `company_ready` had one `ready` table ordered by time alone; Open()
 // moves its entries over.)
@@ -101,6 +103,27 @@ struct WatchUpdate {
   std::optional<HistoryEntry> history;
 };
 
+// Identifies one received-document feed's cursor: the API keeps one `versao` sequence per CNPJ,
+// feed and environment. None of the parts contains NUL.
+struct FeedCursorKey {
+  std::string cnpj;
+  std::string feed;         // "nfe", "cte", "nfse"
+  std::string environment;  // "producao", "homologacao", or the base URL when only that is set
+};
+
+// Where one feed stands: the highest versao whose documents are in the outbox, and when the feed
+// was last fetched (wall time).
+struct FeedCursor {
+  int64_t versao = 0;
+  int64_t fetched_ms = 0;
+};
+
+// One watch to register with its own first poll (AddWatches).
+struct NewWatch {
+  WatchKey key;
+  int64_t first_poll_ms = 0;
+};
+
 struct StoreCounts {
   uint64_t watches_pending = 0;
   uint64_t watches_following = 0;
@@ -148,6 +171,14 @@ class Store {
   // only its next poll moves to first_poll_ms when that is sooner.
   Result<std::vector<AddOutcome>> AddWatches(const std::vector<WatchKey>& keys, int64_t now_ms,
                                              int64_t first_poll_ms);
+  // The same, each watch with its own first poll (a batch mixing companies and types), in one
+  // transaction; outcomes in the order of `watches`.
+  Result<std::vector<AddOutcome>> AddWatches(const std::vector<NewWatch>& watches, int64_t now_ms);
+
+  // Stops watching `key`: removes its record and its place in the schedule, in one
+  // transaction. Its history and its events (pending ones included, which are still delivered)
+  // stay. NotFound when there is no watch for `key`.
+  Status RemoveWatch(const WatchKey& key);
 
   // The record for `key`, or a NotFound status.
   Result<WatchRecord> GetWatch(const WatchKey& key);
@@ -241,6 +272,18 @@ class Store {
   Status PutToken(const std::string& handle, const TokenRecord& record);
   // Every token record, by handle.
   Result<std::vector<std::pair<std::string, TokenRecord>>> Tokens();
+
+  // ---- received-document feeds ----------------------------------------------------------
+
+  // The cursor of `key`, or nullopt when the feed was never fetched.
+  Result<std::optional<FeedCursor>> GetCursor(const FeedCursorKey& key);
+
+  // One fetched page, in one transaction: appends `events` to the outbox (seq assigned here;
+  // an event whose id is already there is dropped, so a page fetched again after a crash adds
+  // nothing twice) and stores `cursor` for `key`. A crash therefore leaves either both or
+  // neither. Returns how many events were appended.
+  Result<size_t> ApplyFeedPage(const FeedCursorKey& key, const FeedCursor& cursor,
+                               const std::vector<EventRecord>& events);
 
   // ---- learned models --------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "support/temp_dir.h"
 
@@ -120,6 +121,31 @@ TEST_F(ConfigTest, AbsoluteDirsAreKept) {
   ASSERT_TRUE(global.ok()) << global.status().ToString();
   EXPECT_EQ(global->data_dir, "/var/lib/gatilho");
   EXPECT_EQ(global->companies_dir, "/srv/c");
+}
+
+TEST_F(ConfigTest, SpoolDirIsOffByDefaultAndResolvedLikeDataDir) {
+  Result<GlobalConfig> off = LoadGlobalConfig(WriteGlobal());
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_EQ(off->spool_dir, "");
+
+  Result<GlobalConfig> empty = LoadGlobalConfig(WriteGlobal("spool_dir =\n"));
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(empty->spool_dir, "");
+
+  Result<GlobalConfig> relative = LoadGlobalConfig(WriteGlobal("spool_dir = spool/in/\n"));
+  ASSERT_TRUE(relative.ok()) << relative.status().ToString();
+  EXPECT_EQ(relative->spool_dir, dir_.Sub("spool/in"));
+}
+
+TEST_F(ConfigTest, SpoolDirThatIsDataDirIsRejectedWithTheLine) {
+  std::string path = WriteGlobal("spool_dir = ./data\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  EXPECT_EQ(global.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(global.status().message(),
+              HasSubstr(path + ":3: spool_dir " + dir_.Sub("data") + " is also data_dir"));
 }
 
 TEST_F(ConfigTest, MissingDataDirNamesTheKeyAndFile) {
@@ -1222,6 +1248,67 @@ TEST_F(ConfigTest, FileKeyBelowTheWebhookSectionNamesTheFileSection) {
                                "belongs in the [file] section"));
 }
 
+// --- The local API ----------------------------------------------------------------------------
+
+constexpr char kApiToken[] = "0123456789abcdef0123";
+
+TEST_F(ConfigTest, LocalApiIsOffWithoutATokenFile) {
+  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal());
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->api_token, "");
+  EXPECT_EQ(global->api_address, "127.0.0.1");
+  EXPECT_EQ(global->api_port, 8470);
+  EXPECT_EQ(global->api_max_body_kib, 1024);
+}
+
+TEST_F(ConfigTest, LocalApiReadsTheTrimmedTokenListenAddressAndBodyLimit) {
+  std::string token_file = dir_.WriteFile("api.token", std::string(kApiToken) + "\n");
+  chmod(token_file.c_str(), 0600);
+  Result<GlobalConfig> global = LoadGlobalConfig(
+      WriteGlobal("api_token_file = api.token\napi_listen = [::1]:9001\napi_max_body_kib = 64\n"));
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->api_token, kApiToken);
+  EXPECT_EQ(global->api_token_file, token_file);
+  EXPECT_EQ(global->api_address, "::1");
+  EXPECT_EQ(global->api_port, 9001);
+  EXPECT_EQ(global->api_max_body_kib, 64);
+  EXPECT_TRUE(global->warnings.empty());
+}
+
+TEST_F(ConfigTest, LocalApiTokenReadableByOthersIsAWarningWithoutTheToken) {
+  std::string token_file = dir_.WriteFile("api.token", kApiToken);
+  chmod(token_file.c_str(), 0644);
+  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal("api_token_file = api.token\n"));
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  ASSERT_EQ(global->warnings.size(), 1u);
+  EXPECT_THAT(global->warnings[0], HasSubstr("chmod 600"));
+  EXPECT_THAT(global->warnings[0], Not(HasSubstr(kApiToken)));
+}
+
+TEST_F(ConfigTest, LocalApiTokenShorterThanSixteenIsRefusedWithoutPrintingIt) {
+  dir_.WriteFile("api.token", "short-secret\n");
+  std::string path = WriteGlobal("api_token_file = api.token\n");
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  EXPECT_THAT(global.status().message(), HasSubstr(path + ":3: api_token_file"));
+  EXPECT_THAT(global.status().message(), HasSubstr("12 characters; use at least 16"));
+  EXPECT_THAT(global.status().message(), Not(HasSubstr("short-secret")));
+}
+
+TEST_F(ConfigTest, LocalApiBadListenAndBodyLimitNameTheKey) {
+  std::string path = WriteGlobal("api_listen = localhost:80\napi_max_body_kib = 0\n");
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  EXPECT_THAT(global.status().message(), HasSubstr(path + ":3: api_listen must be address:port"));
+  EXPECT_THAT(global.status().message(),
+              HasSubstr(path + ":4: api_max_body_kib must be a whole number from 1 to 65536"));
+}
+
 // --- Printing URLs ----------------------------------------------------------------------------
 
 // --- The transparent proxy --------------------------------------------------------------------
@@ -1299,6 +1386,78 @@ TEST_F(ConfigTest, ProxyBoundsAreChecked) {
   EXPECT_FALSE(LoadGlobalConfig(WriteGlobal("proxy_max_body_kib = 1048577\n")).ok());
   EXPECT_FALSE(LoadGlobalConfig(WriteGlobal("proxy_timeout_seconds = 601\n")).ok());
   EXPECT_TRUE(LoadGlobalConfig(WriteGlobal("proxy_max_body_kib = 1048576\n")).ok());
+}
+
+// --- Received-document feeds ------------------------------------------------------------------
+
+TEST_F(ConfigTest, ReceivedFeedsAreOffByDefault) {
+  Result<CompanyConfig> company = LoadCompanyConfig(WriteCompany("acme", ValidCompany()));
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_TRUE(company->received.feeds.empty());
+  EXPECT_EQ(company->received.interval_minutes, 30);
+  EXPECT_EQ(company->events.count("nfe_recebida"), 1u);
+}
+
+TEST_F(ConfigTest, ReadsTheReceivedSection) {
+  std::string path = WriteCompany(
+      "acme", ValidCompany("[received]\nfeeds = nfe, cte,nfse\ninterval_minutes = 5\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->received.feeds, (std::set<std::string>{"nfe", "cte", "nfse"}));
+  EXPECT_EQ(company->received.interval_minutes, 5);
+}
+
+TEST_F(ConfigTest, AnEmptyFeedsListFollowsNone) {
+  Result<CompanyConfig> company =
+      LoadCompanyConfig(WriteCompany("acme", ValidCompany("[received]\nfeeds =\n")));
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_TRUE(company->received.feeds.empty());
+}
+
+TEST_F(ConfigTest, UnknownReceivedFeedListsTheKnownOnes) {
+  std::string path = WriteCompany("acme", ValidCompany("[received]\nfeeds = nfe, mdfe\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":5: received.feeds names an unknown feed 'mdfe'; known feeds: "
+                               "nfe, cte, nfse"));
+}
+
+TEST_F(ConfigTest, ReceivedIntervalMustBeFrom5To1440Minutes) {
+  for (const char* value : {"4", "1441", "trinta"}) {
+    std::string path = WriteCompany(
+        "acme",
+        ValidCompany("[received]\nfeeds = nfe\ninterval_minutes = " + std::string(value) + "\n"));
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << value;
+    EXPECT_THAT(company.status().message(),
+                HasSubstr(path + ":6: received.interval_minutes must be a whole number from 5 to "
+                                 "1440"));
+  }
+  EXPECT_TRUE(
+      LoadCompanyConfig(WriteCompany("acme", ValidCompany("[received]\ninterval_minutes = 1440\n")))
+          .ok());
+}
+
+TEST_F(ConfigTest, AFollowedFeedNeedsItsEventEnabled) {
+  std::string path = WriteCompany(
+      "acme", ValidCompany("events = autorizado, cte_recebida\n[received]\nfeeds = nfe, cte\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: received.feeds names nfe but events does not list "
+                               "nfe_recebida"));
+  EXPECT_THAT(company.status().message(), Not(HasSubstr("names cte")));
 }
 
 }  // namespace

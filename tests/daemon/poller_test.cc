@@ -222,6 +222,37 @@ TEST_F(PollerTest, PollsDueWatchWithBasicAuthAndCommitsTheEvent) {
   EXPECT_EQ(poller_->counters().events, 1u);
 }
 
+TEST_F(PollerTest, TokensReportEachBudgetByHandleWithItsCompanies) {
+  SetAnswer([](const LoopbackServer::Request&) {
+    LoopbackServer::Reply reply = Autorizado();
+    reply.headers.emplace_back("Rate-Limit-Limit", "50");
+    return reply;
+  });
+  AddCompany("acme", "tok-shared");
+  AddCompany("beta", "tok-shared");
+  AddCompany("gamma", "tok-gamma");
+  MakePoller();
+  Watch("acme", {"R1", "R2"});
+  Turn();
+
+  std::vector<TokenFigures> tokens = poller_->Tokens();
+  ASSERT_EQ(tokens.size(), 2u);
+  const TokenFigures* shared =
+      tokens[0].handle == SecretHandle("tok-shared") ? &tokens[0] : &tokens[1];
+  EXPECT_EQ(shared->handle, SecretHandle("tok-shared"));
+  EXPECT_EQ(shared->companies, "acme,beta");
+  EXPECT_EQ(shared->limit, 50);
+  EXPECT_EQ(shared->share_cap, 40);  // floor(0.8 * 50)
+  EXPECT_EQ(shared->used_in_window, 2);
+  EXPECT_EQ(shared->available, 38);
+  EXPECT_FALSE(shared->paused);
+  EXPECT_EQ(shared->erp_requests, 0);
+  for (const TokenFigures& token : tokens) {
+    EXPECT_NE(token.handle, "tok-shared");
+    EXPECT_NE(token.handle, "tok-gamma");
+  }
+}
+
 TEST_F(PollerTest, NothingIsCommittedBeforeFlush) {
   AddCompany("acme", "tok-acme");
   MakePoller();
@@ -572,6 +603,45 @@ TEST_F(PollerTest, UnauthorizedPausesTheCompany) {
   clock_.Advance(4 * kMinute + 1);
   EXPECT_EQ(Turn(), 2u);
   EXPECT_EQ(RequestsWith("tok-acme"), 3u);
+}
+
+TEST_F(PollerTest, CreditsTakenForOtherRequestsLeaveThePollsLess) {
+  AddCompany("acme", "tok-acme");
+  AddCompany("beta", "tok-beta");
+  Poller::Options options;
+  options.budget_share = 0.05;  // 5 of the default 100 per minute
+  Poller& poller = MakePoller(options);
+  Watch("acme", Refs("R", 10));
+
+  HttpResponse answered;
+  answered.status = 200;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(poller.TryAcquireCredit("acme"));
+    poller.OnCreditResponse("acme", answered);
+  }
+  EXPECT_EQ(TurnUntilQuiet(), 2u);
+  EXPECT_FALSE(poller.TryAcquireCredit("acme"));
+  EXPECT_GT(poller.NextCreditWallMs("acme"), clock_.WallMs());
+  EXPECT_FALSE(poller.TryAcquireCredit("nobody"));
+  // Another token's budget is untouched.
+  EXPECT_TRUE(poller.TryAcquireCredit("beta"));
+  EXPECT_EQ(poller.NextCreditWallMs("beta"), clock_.WallMs());
+}
+
+TEST_F(PollerTest, A429AnsweredToAnotherRequestPausesThePolls) {
+  AddCompany("acme", "tok-acme");
+  Poller& poller = MakePoller();
+  Watch("acme", {"R1"});
+  ASSERT_TRUE(poller.TryAcquireCredit("acme"));
+  HttpResponse refused;
+  refused.status = 429;
+  refused.headers = {{"rate-limit-reset", "30"}};
+  poller.OnCreditResponse("acme", refused);
+
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_EQ(poller.NextCreditWallMs("acme"), clock_.WallMs() + 30 * kSecond);
+  clock_.Advance(30 * kSecond);
+  EXPECT_EQ(Turn(), 1u);
 }
 
 TEST_F(PollerTest, WatchOfCompanyWithoutConfigIsDeferred) {

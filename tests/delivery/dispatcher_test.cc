@@ -556,6 +556,32 @@ TEST_F(DispatcherTest, OpenBreakerHoldsEventsWithoutSpendingTheirAttempts) {
     EXPECT_EQ(Event(seq).state, EventState::kDelivered) << seq;
 }
 
+TEST_F(DispatcherTest, EndpointStatesShowTheBreakerAndLatencyCountsDeliveries) {
+  gate_.breaker = CircuitBreaker::Options{};
+  gate_.breaker.consecutive_failures = 2;
+  gate_.max_in_flight = 1;
+  Dispatcher::Options options;
+  options.retry.first_delay_ms = 1 * kSecond;
+  options.retry.jitter = 0;
+  MakeDispatcher(options);
+  AddEvent("acme", "R1", "autorizado");
+  clock_.Advance(3 * kSecond);
+  EXPECT_EQ(Turn(), 1u);
+  ASSERT_EQ(dispatcher_->latency().count(), 1u);
+  EXPECT_DOUBLE_EQ(dispatcher_->latency().sum_seconds(), 3.0);
+  ASSERT_EQ(dispatcher_->EndpointStates(clock_.WallMs()).size(), 1u);
+  EXPECT_EQ(dispatcher_->EndpointStates(clock_.WallMs())[0].breaker, "closed");
+  EXPECT_EQ(dispatcher_->EndpointStates(clock_.WallMs())[0].display, server_.Url("/hook"));
+
+  SetAnswer([](const LoopbackServer::Request&) { return LoopbackServer::Reply{.status = 500}; });
+  AddEvent("acme", "R2", "autorizado");
+  AddEvent("acme", "R3", "autorizado");
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(dispatcher_->EndpointStates(clock_.WallMs())[0].breaker, "open");
+  EXPECT_EQ(dispatcher_->latency().count(), 1u) << "failed attempts are no delivery";
+}
+
 TEST_F(DispatcherTest, SlowEndpointDoesNotHoldBackAnotherCompany) {
   LoopbackServer slow([](const LoopbackServer::Request&) {
     return LoopbackServer::Reply{.status = 200, .delay_ms = 1500};
