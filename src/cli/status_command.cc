@@ -89,13 +89,14 @@ void PrintTokens(Store& store) {
          std::to_string(t.polls_in_window),
          std::to_string(std::max<int64_t>(0, t.limit - t.share_credits)),
          erp ? std::to_string(*erp) : "-", std::to_string(t.polls_total),
-         std::to_string(t.rate_limited_total), FormatAgo(t.updated_ms, now),
+         std::to_string(t.rate_limited_total), std::to_string(t.erp_requests_total),
+         FormatAgo(t.updated_ms, now),
          t.paused_until_ms > now ? "paused until " + FormatTime(t.paused_until_ms) : ""});
   }
   for (const std::string& line :
        FormatTable({"TOKEN", "COMPANIES", "LIMIT", "GATILHO", "POLLS/MIN", "ERP SHARE", "ERP/MIN",
-                    "POLLS", "429S", "UPDATED", ""},
-                   rows, {2, 3, 4, 5, 6, 7, 8, 9}, "  "))
+                    "POLLS", "429S", "VIA PROXY", "UPDATED", ""},
+                   rows, {2, 3, 4, 5, 6, 7, 8, 9, 10}, "  "))
     std::printf("%s\n", line.c_str());
 }
 

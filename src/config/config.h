@@ -127,7 +127,18 @@ struct GlobalConfig {
   // What is not wrong enough to refuse the file but deserves a warning line when the daemon
   // starts (a token file others may read). Never holds a secret.
   std::vector<std::string> warnings;
+  // The transparent proxy (proxy_listen = address:port): off when proxy_port is 0. The address
+  // is an IPv4 address, "localhost" or a bracketed IPv6 one (brackets removed here).
+  std::string proxy_address;
+  int proxy_port = 0;
+  // Where requests whose token is no company's go; a company's own requests go to its base_url.
+  std::string proxy_upstream = std::string(kProductionBaseUrl);
+  int proxy_max_body_kib = 16384;   // 1..1048576: larger ERP request bodies are answered 413
+  int proxy_timeout_seconds = 120;  // 1..600: for one upstream exchange, answer included
 };
+
+// Whether `address` (as in GlobalConfig::proxy_address) is a loopback address.
+bool IsLoopbackAddress(std::string_view address);
 
 struct Config {
   GlobalConfig global;

@@ -66,6 +66,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   if (!options.once) {
     if (Status s = daemon->StartApi(); !s.ok()) return s;
   }
+  if (Status s = daemon->StartProxy(); !s.ok()) return s;
   return daemon;
 }
 
@@ -214,11 +215,80 @@ Daemon::Daemon(const Config& config, Store& store, HttpClient& http, const Clock
       signal_fd_(signal_fd) {}
 
 Daemon::~Daemon() {
+  StopProxy();
   close(signal_fd_);
+}
+
+Status Daemon::StartProxy() {
+  const GlobalConfig& global = config_.global;
+  if (global.proxy_port == 0 || options_.once) return Status::Ok();
+  HttpForwarder::Options forward_options;
+  forward_options.total_timeout_ms = int64_t{global.proxy_timeout_seconds} * 1000;
+  Result<std::unique_ptr<HttpForwarder>> forwarder = HttpForwarder::Create(forward_options);
+  if (!forwarder.ok()) return forwarder.status();
+  forwarder_ = std::move(*forwarder);
+  Proxy::Options proxy_options;
+  proxy_options.upstream = global.proxy_upstream;
+  proxy_ = std::make_unique<Proxy>(store_, inbox_, *forwarder_, clock_, proxy_options);
+  proxy_->SetCompanies(config_.companies);
+
+  HttpServer::Options server_options;
+  server_options.address = global.proxy_address;
+  server_options.port = global.proxy_port;
+  server_options.max_body_bytes = size_t{static_cast<unsigned>(global.proxy_max_body_kib)} * 1024;
+  // An upstream answer may take as long as the proxy lets it; the connection must wait too.
+  server_options.idle_timeout_ms = std::max(30'000, global.proxy_timeout_seconds * 1000 + 5'000);
+  server_options.name = "proxy";
+  Proxy* proxy = proxy_.get();
+  Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(
+      server_options, [proxy](const ServerRequest& request, ResponseWriter& writer) {
+        proxy->Handle(request, writer);
+      });
+  if (!server.ok()) {
+    return Status::IoError("the proxy cannot listen on " + global.proxy_address + ":" +
+                           std::to_string(global.proxy_port) + " (" + server.status().message() +
+                           "); free the port or change proxy_listen in " + global.config_file);
+  }
+  proxy_server_ = std::move(*server);
+  const std::string shown = global.proxy_address.find(':') != std::string::npos
+                                ? "[" + global.proxy_address + "]"
+                                : global.proxy_address;
+  spdlog::info(
+      "proxy listening on {}:{}: an ERP whose API base URL is http://{}:{} reaches the API through "
+      "gatilho; requests with no company's token go to {}",
+      shown, global.proxy_port, shown, global.proxy_port,
+      HttpForwarder::HostOf(global.proxy_upstream));
+  if (!IsLoopbackAddress(global.proxy_address)) {
+    spdlog::warn(
+        "the proxy listens on {}, which is not loopback: the ERP's API token crosses the network "
+        "in clear (plain HTTP) to reach it. Prefer proxy_listen = 127.0.0.1:{} with the ERP on "
+        "this host",
+        shown, global.proxy_port);
+  }
+  return Status::Ok();
+}
+
+void Daemon::StopProxy() {
+  if (proxy_server_) {
+    proxy_server_->Stop();
+    proxy_server_.reset();
+    spdlog::info("proxy stopped");
+  }
+}
+
+Status Daemon::TakeProxyNews() {
+  for (const ErpRequestSeen& seen : inbox_.TakeErpRequests())
+    poller_->OnErpRequest(seen);
+  for (const SyncAnswer& answer : inbox_.TakeSyncAnswers()) {
+    if (Status s = poller_->OnSyncAnswer(answer); !s.ok()) return s;
+  }
+  return Status::Ok();
 }
 
 Result<int64_t> Daemon::Turn(bool start_new_work) {
   if (inbox_.TakeStoreChanged()) OnStoreChanged();
+  // Before the polls start, so a document the proxy just learned about is not polled for it.
+  if (Status news = TakeProxyNews(); !news.ok()) return news;
   Status s = start_new_work ? poller_->MaybeFlush() : poller_->Flush();
   if (!s.ok()) return s;
   int64_t now = clock_.WallMs();
@@ -368,14 +438,15 @@ Status Daemon::Reload() {
         "restarts",
         previous.global.spool_dir, config_.global.spool_dir);
   }
+  if (proxy_) proxy_->SetCompanies(config_.companies);
   auto join = [](const std::vector<std::string>& ids) {
     std::string out;
     for (const std::string& id : ids)
       out += (out.empty() ? "" : ",") + id;
     return out.empty() ? std::string("none") : out;
   };
-  // TODO(reload): log_level and the HTTP client's connection limits are set at start; a reload
-  // does not change them.
+  // TODO(reload): log_level, the HTTP client's connection limits and the proxy's proxy_*
+  // settings are set at start; a reload does not change them (the proxy's companies it does).
   spdlog::info(
       "SIGHUP: configuration reloaded, {} companies (added: {}; removed: {}, their watches and "
       "events stay in the store)",
@@ -400,6 +471,9 @@ void Daemon::AddToSummary() {
 
 Status Daemon::Drain() {
   if (spool_) spool_->Stop();
+  // The ERP's requests in flight finish (the server waits for them); then their news is taken.
+  StopProxy();
+  if (Status news = TakeProxyNews(); !news.ok()) return news;
   int64_t deadline = clock_.MonotonicMs() + options_.drain_ms;
   while (http_.InFlight() > 0 && clock_.MonotonicMs() < deadline) {
     Status s = http_.Poll(100, nullptr);

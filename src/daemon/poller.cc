@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <utility>
 
 #include "core/digest.h"
 #include "fiscal/api_paths.h"
 #include "fiscal/consult_parser.h"
+#include "fiscal/erp_request.h"
+#include "fiscal/sync_answer.h"
 
 namespace gatilho {
 
@@ -278,6 +281,86 @@ void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
   decided_.push_back(std::move(decided));
 }
 
+void Poller::OnErpRequest(const ErpRequestSeen& seen) {
+  auto handle_it = token_handles_.find(seen.company);
+  if (handle_it == token_handles_.end()) return;
+  const std::string& handle = handle_it->second;
+  int64_t now = clock_.WallMs();
+  int64_t now_mono = clock_.MonotonicMs();
+  TokenBudget& budget = BudgetFor(handle);
+  const bool was_paused = budget.Paused(now_mono);
+  budget.OnForeignResponse(now_mono, seen.http_status, seen.limit, seen.remaining,
+                           seen.reset_seconds);
+  ++erp_requests_[handle];
+  TokenSeen& token = token_seen_[handle];
+  ++token.erp_requests;
+  if (seen.remaining) token.remaining = *seen.remaining;
+  if (seen.reset_seconds) token.reset_at_ms = now + *seen.reset_seconds * 1000;
+  if (seen.http_status == 429 && !was_paused) {
+    spdlog::warn(
+        "the API answered 429 (rate limit) to a request of the ERP of company {} seen through "
+        "the proxy; polling with that token is paused for {} s. If this repeats, the ERP spends "
+        "more than its reserve: lower budget_share or spread the ERP's requests",
+        seen.company, std::max<int64_t>(0, budget.paused_until_ms() - now_mono) / 1000);
+    // A restart must obey the pause, so the record is written now rather than in a while.
+    persisted_ms_ = 0;
+  }
+}
+
+Status Poller::OnSyncAnswer(const SyncAnswer& answer) {
+  auto company_it = companies_.find(answer.company);
+  if (company_it == companies_.end()) return Status::Ok();
+  const CompanyConfig& company = company_it->second;
+  WatchKey key{answer.company, answer.type, answer.ref};
+  const std::string encoded = key.Encode();
+  if (busy_.count(encoded) != 0) {
+    // Its poll's decision (or an earlier answer's) is not committed yet; deciding now would
+    // start from the record that decision is about to replace.
+    waiting_sync_.push_back(answer);
+    return Status::Ok();
+  }
+  int64_t now = clock_.WallMs();
+  Result<WatchRecord> record = store_.GetWatch(key);
+  if (!record.ok() && record.status().code() == Status::Code::kNotFound) {
+    Result<std::vector<Store::AddOutcome>> added =
+        store_.AddWatches({key}, now, policy_.FirstPoll(company.id, key.type, now));
+    if (!added.ok()) return added.status();
+    record = store_.GetWatch(key);
+  }
+  if (!record.ok()) return record.status();
+
+  ErpRequestKind kind = ErpRequestKind::kEmission;
+  if (answer.kind == SyncAnswerKind::kCancellation) kind = ErpRequestKind::kCancellation;
+  if (answer.kind == SyncAnswerKind::kCorrection) kind = ErpRequestKind::kCorrection;
+  std::optional<DocumentFacts> previous;
+  if (!record->detail.empty()) previous = DocumentFacts::Decode(record->detail);
+  std::optional<Observation> observation =
+      ReadSyncAnswer(kind, key.type, answer.http_status, answer.body, previous);
+  if (!observation) return Status::Ok();
+
+  ObserverDecision decision =
+      observer_.Observe(key, *record, *observation, now, filters_.at(company.id));
+  if (decided_.empty()) oldest_decided_mono_ = clock_.MonotonicMs();
+  Decided decided;
+  decided.previous_status = record->last_status;
+  for (const EventRecord& event : decision.events)
+    decided.event_notes.push_back(event.type);
+  decided.update.key = key;
+  decided.update.expected_cycle = record->cycle;
+  decided.update.record = std::move(decision.record);
+  decided.update.events = std::move(decision.events);
+  decided.update.history = std::move(decision.history);
+  decided_.push_back(std::move(decided));
+  busy_.insert(encoded);
+  // A poll planned from the due batch before this answer came would only repeat it.
+  std::erase_if(candidates_, [&](const PollCandidate& candidate) {
+    return due_batch_.at(candidate.index).key == key;
+  });
+  spdlog::debug("{}: a synchronous answer (HTTP {}) seen through the proxy is decided like a poll",
+                key.ToString(), answer.http_status);
+  return Status::Ok();
+}
+
 Status Poller::PersistLearned(bool force) {
   int64_t now = clock_.WallMs();
   if (!force && now - persisted_ms_ < kPersistEveryMs) return Status::Ok();
@@ -296,12 +379,14 @@ Status Poller::PersistLearned(bool force) {
         budget.Paused(now_mono) ? now + (budget.paused_until_ms() - now_mono) : 0;
     record.polls_total += seen.polls;
     record.rate_limited_total += seen.rate_limited;
+    record.erp_requests_total += seen.erp_requests;
     record.companies = token_companies_[handle];
     record.updated_ms = now;
     Status s = store_.PutToken(handle, record);
     if (!s.ok()) return s;
     seen.polls = 0;
     seen.rate_limited = 0;
+    seen.erp_requests = 0;
   }
   std::vector<ModelRecord> models;
   for (auto& [key, bytes] : learner_.TakeChanged())
@@ -345,6 +430,11 @@ Status Poller::Flush() {
     }
   }
   decided_.clear();
+  // Answers that waited for a poll's commit can be decided now.
+  std::vector<SyncAnswer> waiting = std::exchange(waiting_sync_, {});
+  for (const SyncAnswer& answer : waiting) {
+    if (Status synced = OnSyncAnswer(answer); !synced.ok()) return synced;
+  }
   return Status::Ok();
 }
 

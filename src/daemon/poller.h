@@ -82,6 +82,21 @@ class Poller {
   // Options::commit_delay_ms, or no poll is in flight any more.
   Status MaybeFlush();
 
+  // A request of the ERP seen through the proxy: its answer's rate-limit headers (and a 429)
+  // feed the company's token budget as news about the shared limit, and it is counted for the
+  // token's figures. A company without a config file is ignored.
+  void OnErpRequest(const ErpRequestSeen& seen);
+
+  // A synchronous answer the proxy relayed: registers the watch when missing, then decides it
+  // with the same Observer as a poll's answer, gathered for the next Flush() like one, so its
+  // events carry the ids a later poll of the same change would compute (the outbox keeps one).
+  // An answer for a watch whose poll is in flight waits for that poll's commit. Errors are the
+  // store's.
+  Status OnSyncAnswer(const SyncAnswer& answer);
+
+  // ERP requests seen through the proxy since start, by token handle.
+  const std::map<std::string, int64_t>& erp_requests() const { return erp_requests_; }
+
   // Forgets the batch of due watches Pump() plans from, so the next Pump() reads the store
   // again: for when another process (the CLI) changed it.
   void ForgetDueBatch() {
@@ -140,6 +155,7 @@ class Poller {
     int64_t reset_at_ms = 0;
     int64_t polls = 0;  // polls since the record was last written
     int64_t rate_limited = 0;
+    int64_t erp_requests = 0;  // ERP requests seen through the proxy since the last write
   };
 
   void OnAnswer(const DueWatch& due, const CompanyConfig& company, const HttpResponse& response);
@@ -184,6 +200,8 @@ class Poller {
   std::vector<PollCandidate> candidates_;
   int64_t due_batch_loaded_mono_ = 0;
   bool starved_ = false;  // the last Pump() left due polls waiting for credit
+  std::map<std::string, int64_t> erp_requests_;  // by token handle, since start
+  std::vector<SyncAnswer> waiting_sync_;         // for watches busy when the answer came
   Counters counters_;
 };
 

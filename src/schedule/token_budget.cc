@@ -66,7 +66,17 @@ void TokenBudget::OnResponse(int64_t now_ms, int http_status, std::optional<int6
   // A request whose outcome never got fed would otherwise count as in flight forever; none can
   // be in flight longer than a window, so the window's count bounds the error.
   in_flight_ = std::min(std::max<int64_t>(in_flight_ - 1, 0), used_in_window(now_ms));
+  Learn(now_ms, http_status, limit, remaining, reset_seconds);
+}
 
+void TokenBudget::OnForeignResponse(int64_t now_ms, int http_status, std::optional<int64_t> limit,
+                                    std::optional<int64_t> remaining,
+                                    std::optional<int64_t> reset_seconds) {
+  Learn(now_ms, http_status, limit, remaining, reset_seconds);
+}
+
+void TokenBudget::Learn(int64_t now_ms, int http_status, std::optional<int64_t> limit,
+                        std::optional<int64_t> remaining, std::optional<int64_t> reset_seconds) {
   if (limit && *limit > 0) limit_ = *limit;
   const bool has_reset = reset_seconds.has_value() && *reset_seconds >= 0;
 

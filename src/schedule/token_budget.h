@@ -57,6 +57,14 @@ class TokenBudget {
   void OnResponse(int64_t now_ms, int http_status, std::optional<int64_t> limit,
                   std::optional<int64_t> remaining, std::optional<int64_t> reset_seconds);
 
+  // Feeds the outcome of a request someone else (the ERP, through the proxy) made with this
+  // token: the same news as OnResponse (limit, rule 2's remaining and reset, a 429's pause and
+  // the probing after it) without touching gatilho's own sent or in-flight counts, since the
+  // request was never acquired here. Rule 2 keeps the ERP's reserve on top of the remaining it
+  // reports, so an ERP spending fast makes gatilho stop before the API would refuse anyone.
+  void OnForeignResponse(int64_t now_ms, int http_status, std::optional<int64_t> limit,
+                         std::optional<int64_t> remaining, std::optional<int64_t> reset_seconds);
+
   // The earliest time at or after now_ms at which a credit may be available, so the caller
   // sleeps exactly long enough: now_ms when Available(now_ms) > 0. INT64_MAX when no time
   // will do: the share allows no request at all (floor(share * limit) == 0), or only the
@@ -87,6 +95,9 @@ class TokenBudget {
   int64_t Floor() const;
   // What rule 2 still allows, or nullopt when no Rate-Limit-Remaining applies at now_ms.
   std::optional<int64_t> RemainingAllows(int64_t now_ms) const;
+  // What any answer on the token teaches: limit, pause, probing and rule 2's figures.
+  void Learn(int64_t now_ms, int http_status, std::optional<int64_t> limit,
+             std::optional<int64_t> remaining, std::optional<int64_t> reset_seconds);
 
   Options options_;
   int64_t limit_;

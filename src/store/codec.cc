@@ -356,7 +356,7 @@ Result<EndpointRecord> DecodeEndpointRecord(std::string_view bytes) {
 }
 
 std::string EncodeTokenRecord(const TokenRecord& token) {
-  Writer out;
+  Writer out(kTokenEncodingVersion);
   out.I64(token.limit);
   out.I64(token.remaining);
   out.I64(token.reset_at_ms);
@@ -367,12 +367,13 @@ std::string EncodeTokenRecord(const TokenRecord& token) {
   out.I64(token.polls_in_window);
   out.I64(token.share_credits);
   out.Str(token.companies);
+  out.I64(token.erp_requests_total);
   return out.Take();
 }
 
 Result<TokenRecord> DecodeTokenRecord(std::string_view bytes) {
   Reader in(bytes);
-  if (Status version = in.Version(); !version.ok()) return version;
+  if (Status version = in.Version(kTokenEncodingVersion); !version.ok()) return version;
   TokenRecord token;
   token.limit = in.I64();
   token.remaining = in.I64();
@@ -384,6 +385,7 @@ Result<TokenRecord> DecodeTokenRecord(std::string_view bytes) {
   token.polls_in_window = in.I64();
   token.share_credits = in.I64();
   token.companies = in.Str();
+  if (in.version() >= 2) token.erp_requests_total = in.I64();
   if (Status done = in.Finish(); !done.ok()) return done;
   return token;
 }

@@ -25,6 +25,8 @@ inline constexpr uint8_t kEncodingVersion = 1;
 // Event records are at version 2 (first_attempt_ms and finished_ms were added); version 1 event
 // records are still read.
 inline constexpr uint8_t kEventEncodingVersion = 2;
+// Token records are at version 2 (erp_requests_total was added); version 1 ones are still read.
+inline constexpr uint8_t kTokenEncodingVersion = 2;
 
 std::string Be32(uint32_t value);
 std::string Be64(uint64_t value);

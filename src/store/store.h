@@ -56,6 +56,7 @@ struct TokenRecord {
   int64_t polls_in_window = 0;     // gatilho's polls in the rate-limit window before updated_ms
   int64_t share_credits = 0;       // what gatilho may spend per window: share of the limit
   std::string companies;           // the companies polling with this token, comma-separated
+  int64_t erp_requests_total = 0;  // requests of the ERP seen through the proxy, ever
 };
 
 // A learned completion model of one (company, document type), as CompletionModel::Encode()d.
@@ -115,6 +116,8 @@ struct FeedCursorKey {
 struct FeedCursor {
   int64_t versao = 0;
   int64_t fetched_ms = 0;
+};
+
 // One watch to register with its own first poll (AddWatches).
 struct NewWatch {
   WatchKey key;

@@ -13,6 +13,7 @@
 
 #include "core/clock.h"
 #include "core/digest.h"
+#include "fiscal/event_id.h"
 #include "support/loopback_server.h"
 #include "support/temp_dir.h"
 
@@ -724,6 +725,123 @@ TEST_F(PollerTest, DemandBeyondTheBudgetRaisesTheCompanysPressure) {
   // The pressure never bought a 429: the budget still held.
   EXPECT_EQ(poller_->counters().rate_limited, 0u);
   EXPECT_LE(server_.requests().size(), 8u * 5 + 8u);
+}
+
+}  // namespace
+}  // namespace gatilho
+
+namespace gatilho {
+namespace {
+
+// --- What the proxy hands the loop --------------------------------------------------------------
+
+SyncAnswer ProxyAnswer(const std::string& ref, SyncAnswerKind kind, int status, std::string body) {
+  return SyncAnswer{"acme", DocType::kNfe, ref, kind, status, std::move(body)};
+}
+
+TEST_F(PollerTest, ASynchronousAnswerIsTheEventAPollWouldMakeWithoutAPoll) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R2"});
+
+  // R1 was never watched: the answer registers it.
+  ASSERT_TRUE(
+      poller_->OnSyncAnswer(ProxyAnswer("R1", SyncAnswerKind::kEmission, 201, kAutorizado)).ok());
+  Flush();
+  EXPECT_EQ(server_.requests().size(), 0u);
+  std::vector<EventRecord> events = EventsOf("acme", "R1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].type, "autorizado");
+  EXPECT_EQ(events[0].payload, kAutorizado);
+  EXPECT_EQ(GetWatch("acme", "R1").state, WatchState::kFollowing);
+
+  // R2 is found by a poll of the same answer: both ids come from the same rule, so a poll
+  // after a synchronous answer makes no second event (the outbox keeps one per id).
+  EXPECT_EQ(Turn(), 1u);
+  std::vector<EventRecord> polled = EventsOf("acme", "R2");
+  ASSERT_EQ(polled.size(), 1u);
+  EXPECT_EQ(events[0].id, EventId(WatchKey{"acme", DocType::kNfe, "R1"}, 1, "autorizado", ""));
+  EXPECT_EQ(polled[0].id, EventId(WatchKey{"acme", DocType::kNfe, "R2"}, 1, "autorizado", ""));
+}
+
+TEST_F(PollerTest, ACancellationAnswerIsAnEventAtOnce) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+  EXPECT_EQ(Turn(), 1u);
+  ASSERT_EQ(EventsOf("acme", "R1").size(), 1u);
+
+  const std::string cancelled = R"({"status":"cancelado","status_sefaz":"135"})";
+  ASSERT_TRUE(
+      poller_->OnSyncAnswer(ProxyAnswer("R1", SyncAnswerKind::kCancellation, 200, cancelled)).ok());
+  Flush();
+  std::vector<EventRecord> events = EventsOf("acme", "R1");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[1].type, "cancelado");
+  EXPECT_EQ(events[1].payload, cancelled);
+  EXPECT_EQ(server_.requests().size(), 1u);
+  EXPECT_EQ(GetWatch("acme", "R1").last_status, "cancelado");
+
+  // cancelado is final: nothing is left to poll for.
+  EXPECT_EQ(GetWatch("acme", "R1").state, WatchState::kDone);
+  EXPECT_EQ(Turn(), 0u);
+}
+
+TEST_F(PollerTest, AnAnswerForAWatchBeingPolledWaitsForThatPoll) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+  EXPECT_EQ(Pump(), 1u);
+  ASSERT_TRUE(poller_
+                  ->OnSyncAnswer(ProxyAnswer("R1", SyncAnswerKind::kCancellation, 200,
+                                             R"({"status":"cancelado"})"))
+                  .ok());
+  RunHttp();
+  Flush();  // the poll's autorizado, then the answer is decided on top of it
+  Flush();
+  std::vector<EventRecord> events = EventsOf("acme", "R1");
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].type, "autorizado");
+  EXPECT_EQ(events[1].type, "cancelado");
+}
+
+TEST_F(PollerTest, TheErpSpendingThroughTheProxyHoldsPollingBackAndIsCounted) {
+  AddCompany("acme", "tok-acme");
+  Poller::Options options;
+  options.budget_floor = 0;
+  MakePoller(options);
+  Watch("acme", {"R1", "R2"});
+
+  // 20 left of 100: exactly the ERP's reserve (share 0.8), so gatilho sends nothing.
+  poller_->OnErpRequest(ErpRequestSeen{"acme", 201, 100, 20, 50});
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_EQ(server_.requests().size(), 0u);
+  EXPECT_EQ(poller_->erp_requests().at(SecretHandle("tok-acme")), 1);
+  ASSERT_TRUE(poller_->Checkpoint().ok());
+  Result<TokenRecord> token = store_->GetToken(SecretHandle("tok-acme"));
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_EQ(token->erp_requests_total, 1);
+  EXPECT_EQ(token->remaining, 20);
+
+  // A company with no config file teaches nothing.
+  poller_->OnErpRequest(ErpRequestSeen{"ghost", 200, 100, 0, 50});
+  EXPECT_EQ(poller_->erp_requests().size(), 1u);
+}
+
+TEST_F(PollerTest, A429SeenThroughTheProxyPausesPollingAndIsPersisted) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+  const int64_t start = clock_.WallMs();
+
+  poller_->OnErpRequest(ErpRequestSeen{"acme", 429, 100, 0, 30});
+  EXPECT_EQ(Turn(), 0u);
+  Result<TokenRecord> token = store_->GetToken(SecretHandle("tok-acme"));
+  ASSERT_TRUE(token.ok()) << token.status().ToString();
+  EXPECT_EQ(token->paused_until_ms, start + 30 * kSecond);
+
+  clock_.Advance(30 * kSecond);
+  EXPECT_EQ(Turn(), 1u);
 }
 
 }  // namespace

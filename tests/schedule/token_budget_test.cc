@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <limits>
@@ -265,6 +266,71 @@ TEST(TokenBudget, FloorNeverBreaksA429Pause) {
   budget.PauseUntil(100'000);
   EXPECT_EQ(budget.Available(40'000), 0);
   EXPECT_EQ(budget.NextCreditMs(40'000), 100'000);
+}
+
+}  // namespace
+}  // namespace gatilho
+
+namespace gatilho {
+namespace {
+
+TEST(TokenBudgetForeign, AnErpSpendingThroughTheProxyMakesGatilhoBackOffBeforeAny429) {
+  TokenBudget budget;  // share 0.8 of 100: the ERP's reserve is 20
+  ASSERT_EQ(budget.Available(0), 80);
+  int64_t now = 1'000;
+  // The ERP spends on its own; each answer it gets tells how much is left in the window.
+  for (int64_t remaining = 99; remaining >= 20; --remaining) {
+    budget.OnForeignResponse(now, 201, 100, remaining, 50);
+    EXPECT_EQ(budget.Available(now), std::max<int64_t>(0, remaining - 20)) << remaining;
+    now += 100;
+  }
+  // Twenty credits are still left for the ERP and gatilho sends nothing: no one meets a 429.
+  EXPECT_EQ(budget.Available(now), 0);
+  EXPECT_FALSE(budget.TryAcquire(now));
+  EXPECT_FALSE(budget.Paused(now));
+  // The ERP's requests are not gatilho's: its own window stays empty.
+  EXPECT_EQ(budget.used_in_window(now), 0);
+  // When the server's window resets (50 s after the last answer), gatilho's share is back.
+  EXPECT_EQ(budget.Available(now - 100 + 50'000), 80);
+}
+
+TEST(TokenBudgetForeign, A429SeenThroughTheProxyPausesGatilhosPolls) {
+  TokenBudget budget;
+  budget.OnForeignResponse(2'000, 429, 100, 0, 30);
+  EXPECT_TRUE(budget.Paused(2'000));
+  EXPECT_EQ(budget.Available(31'999), 0);
+  EXPECT_EQ(budget.NextCreditMs(2'000), 32'000);
+  // After the pause gatilho probes with one request, as after a 429 of its own.
+  EXPECT_EQ(budget.Available(32'000), 1);
+  ASSERT_TRUE(budget.TryAcquire(32'000));
+  EXPECT_FALSE(budget.TryAcquire(32'000));
+  budget.OnResponse(32'100, 200, 100, 99, 60);
+  EXPECT_GT(budget.Available(32'100), 1);
+}
+
+TEST(TokenBudgetForeign, LeavesGatilhosOwnRequestsInFlightAlone) {
+  TokenBudget budget;
+  ASSERT_TRUE(budget.TryAcquire(0));
+  ASSERT_TRUE(budget.TryAcquire(0));
+  // An ERP answer arriving meanwhile counts neither as one of them nor as their answers.
+  budget.OnForeignResponse(10, 200, 100, 90, 60);
+  EXPECT_EQ(budget.used_in_window(10), 2);
+  // The two polls may not have been counted by the server yet: 90 - 2 in flight - reserve 20.
+  EXPECT_EQ(budget.Available(10), 68);
+  budget.OnResponse(20, 200, 100, 88, 60);
+  budget.OnResponse(30, 200, 100, 88, 60);
+  EXPECT_EQ(budget.used_in_window(30), 2);
+  // Both answers were matched to the two acquisitions, so nothing is left in flight: a third
+  // poll may go, and its own answer is what the next OnResponse matches.
+  ASSERT_TRUE(budget.TryAcquire(40));
+  EXPECT_EQ(budget.used_in_window(40), 3);
+}
+
+TEST(TokenBudgetForeign, ALargerLimitSeenThroughTheProxyRaisesTheShare) {
+  TokenBudget budget;
+  budget.OnForeignResponse(0, 200, 200, std::nullopt, std::nullopt);
+  EXPECT_EQ(budget.limit(), 200);
+  EXPECT_EQ(budget.Available(0), 160);
 }
 
 }  // namespace

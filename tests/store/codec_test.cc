@@ -93,11 +93,38 @@ TEST(Codec, ValueStartsWithItsEncodingVersion) {
 
 TEST(Codec, DecodeRejectsUnknownVersion) {
   std::string bytes = EncodeTokenRecord(TokenRecord());
-  bytes[0] = 2;
+  bytes[0] = 3;
   Result<TokenRecord> decoded = DecodeTokenRecord(bytes);
   ASSERT_FALSE(decoded.ok());
   EXPECT_EQ(decoded.status().code(), Status::Code::kCorruption);
-  EXPECT_NE(decoded.status().message().find("version 2"), std::string::npos);
+  EXPECT_NE(decoded.status().message().find("version 3"), std::string::npos);
+}
+
+TEST(Codec, TokenRecordKeepsTheErpRequestCount) {
+  TokenRecord token;
+  token.polls_total = 9;
+  token.companies = "acme";
+  token.erp_requests_total = 41;
+  Result<TokenRecord> decoded = DecodeTokenRecord(EncodeTokenRecord(token));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->erp_requests_total, 41);
+  EXPECT_EQ(decoded->companies, "acme");
+}
+
+TEST(Codec, Version1TokenRecordIsReadWithNoErpRequests) {
+  TokenRecord token;
+  token.polls_total = 9;
+  token.companies = "acme";
+  token.erp_requests_total = 41;
+  std::string bytes = EncodeTokenRecord(token);
+  // Version 1 ended after the companies: no count, and the version byte says so.
+  bytes.resize(bytes.size() - 8);
+  bytes[0] = 1;
+  Result<TokenRecord> decoded = DecodeTokenRecord(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->erp_requests_total, 0);
+  EXPECT_EQ(decoded->polls_total, 9);
+  EXPECT_EQ(decoded->companies, "acme");
 }
 
 TEST(Codec, DecodeRejectsTruncatedAndTrailingBytes) {
