@@ -78,6 +78,7 @@ int CheckCommand(const std::vector<std::string>& args) {
   std::cout << "config:    " << global.config_file << "\n"
             << "data_dir:  " << global.data_dir << "\n"
             << "companies: " << global.companies_dir << " (" << config->companies.size() << ")\n";
+  if (!global.spool_dir.empty()) std::cout << "spool:     " << global.spool_dir << "\n";
   if (!global.operator_url.empty()) {
     std::cout << "operator:  " << UrlForDisplay(global.operator_url)
               << (global.operator_secret.empty() ? " (unsigned)" : " (signed)") << ", alert after "
@@ -104,6 +105,15 @@ int CheckCommand(const std::vector<std::string>& args) {
       first = false;
     }
     std::cout << "\n";
+    if (!company.received.feeds.empty()) {
+      std::cout << "  received  ";
+      first = true;
+      for (const std::string& feed : company.received.feeds) {
+        std::cout << (first ? "" : ", ") << feed;
+        first = false;
+      }
+      std::cout << " every " << company.received.interval_minutes << " min\n";
+    }
   }
   std::cout << "\nconfiguration is valid\n";
   return kExitOk;

@@ -1,5 +1,6 @@
 #include "cli/cli_support.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -122,6 +123,46 @@ std::optional<int> ReadEventSelection(const po::variables_map& vm, const Config&
     }
   }
   return std::nullopt;
+}
+
+namespace {
+
+size_t DisplayWidth(const std::string& text) {
+  size_t width = 0;
+  for (unsigned char c : text)
+    width += (c & 0xC0) != 0x80 ? 1 : 0;  // continuation bytes add no character
+  return width;
+}
+
+}  // namespace
+
+std::vector<std::string> FormatTable(const std::vector<std::string>& header,
+                                     const std::vector<std::vector<std::string>>& rows,
+                                     const std::vector<size_t>& right, const std::string& indent) {
+  std::vector<const std::vector<std::string>*> all;
+  if (!header.empty()) all.push_back(&header);
+  for (const std::vector<std::string>& row : rows)
+    all.push_back(&row);
+  std::vector<size_t> widths;
+  for (const std::vector<std::string>* row : all) {
+    if (widths.size() < row->size()) widths.resize(row->size(), 0);
+    for (size_t i = 0; i < row->size(); ++i)
+      widths[i] = std::max(widths[i], DisplayWidth((*row)[i]));
+  }
+  std::vector<std::string> lines;
+  for (const std::vector<std::string>* row : all) {
+    std::string line = indent;
+    for (size_t i = 0; i < row->size(); ++i) {
+      const std::string& cell = (*row)[i];
+      std::string pad(widths[i] - DisplayWidth(cell), ' ');
+      if (i > 0) line += "  ";
+      bool right_aligned = std::find(right.begin(), right.end(), i) != right.end();
+      line += right_aligned ? pad + cell : cell + pad;
+    }
+    line.erase(line.find_last_not_of(' ') + 1);
+    lines.push_back(std::move(line));
+  }
+  return lines;
 }
 
 void PrintError(const std::string& message) {

@@ -15,8 +15,10 @@ namespace gatilho::cli {
 
 // Exit statuses of every subcommand.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  // something at run time failed (store, network)
-inline constexpr int kExitUsage = 2;    // bad command line, config file or argument
+inline constexpr int kExitFailure = 1;    // something at run time failed (store, network)
+inline constexpr int kExitUsage = 2;      // bad command line, config file or argument
+inline constexpr int kExitLocked = 3;     // run: another run holds the data directory
+inline constexpr int kExitAttention = 4;  // run --once: worked, but something needs a person
 
 inline constexpr char kDefaultConfig[] = "/etc/gatilho/gatilho.conf";
 
@@ -48,6 +50,14 @@ Result<int64_t> ParseSince(const std::string& text, int64_t now_ms);
 // the company against `config`. Returns nullopt to go on, or kExitUsage after printing why.
 std::optional<int> ReadEventSelection(const boost::program_options::variables_map& vm,
                                       const Config& config, int64_t now_ms, EventQuery* query);
+
+// The rows as lines of aligned columns, two spaces apart, each line starting with `indent`;
+// `header` (may be empty) comes first. Columns whose index is in `right` are right-aligned
+// (numbers). Widths count UTF-8 characters, not bytes; trailing blanks are dropped.
+std::vector<std::string> FormatTable(const std::vector<std::string>& header,
+                                     const std::vector<std::vector<std::string>>& rows,
+                                     const std::vector<size_t>& right = {},
+                                     const std::string& indent = "");
 
 // Prints "gatilho: <message>" to stderr.
 void PrintError(const std::string& message);

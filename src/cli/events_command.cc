@@ -17,14 +17,19 @@ namespace {
 
 constexpr char kStates[] = "pending, delivered, dead or superseded";
 
-// One attempt as a line: when, what came back, how long it took, where it went.
-void PrintAttempt(const AttemptRecord& attempt) {
-  std::string answer =
-      attempt.http_status != 0 ? std::to_string(attempt.http_status) : "error: " + attempt.error;
-  std::cout << "    #" << attempt.number << "  " << FormatTime(attempt.time_ms) << "  " << answer
-            << "  " << attempt.duration_ms << " ms  " << attempt.sink;
-  if (!attempt.response_excerpt.empty()) std::cout << "  \"" << attempt.response_excerpt << "\"";
-  std::cout << "\n";
+// An event's attempts as aligned lines under it: number, when, what came back, how long it
+// took, where it went, the start of the answer.
+std::vector<std::string> AttemptLines(const std::vector<AttemptRecord>& attempts) {
+  std::vector<std::vector<std::string>> rows;
+  for (const AttemptRecord& attempt : attempts) {
+    std::string answer =
+        attempt.http_status != 0 ? std::to_string(attempt.http_status) : "error: " + attempt.error;
+    rows.push_back(
+        {"#" + std::to_string(attempt.number), FormatTime(attempt.time_ms), answer,
+         std::to_string(attempt.duration_ms) + " ms", attempt.sink,
+         attempt.response_excerpt.empty() ? "" : "\"" + attempt.response_excerpt + "\""});
+  }
+  return FormatTable({}, rows, {3}, "    ");
 }
 
 }  // namespace
@@ -83,6 +88,10 @@ int EventsCommand(const std::vector<std::string>& args) {
   size_t shown = 0;
   const size_t limit = vm["limit"].as<size_t>();
   const bool json = vm.count("json") != 0;
+  // The human form is one aligned table of events, each followed by its attempts, so the
+  // widths are known only once every event was read.
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<std::string>> attempt_lines;
   for (const EventRecord& event : *events) {
     if (only_failed && event.attempts == 0) continue;
     if (shown++ == limit) break;
@@ -96,19 +105,31 @@ int EventsCommand(const std::vector<std::string>& args) {
       std::cout << boost::json::serialize(EventJson(event, *attempts)) << "\n";
       continue;
     }
-    std::cout << event.id << "  " << event.key.ToString() << "  " << event.type << "  "
-              << EventStateName(event.state) << "  created " << FormatTime(event.created_ms);
-    if (event.state == EventState::kPending) {
-      std::cout << "  next attempt " << FormatTime(event.next_attempt_ms);
-    } else {
-      std::cout << "  finished " << FormatTime(event.finished_ms);
-    }
-    std::cout << "  attempts " << event.attempts << "\n";
+    bool pending = event.state == EventState::kPending;
+    rows.push_back({event.id, event.key.ToString(), event.type,
+                    std::string(EventStateName(event.state)), FormatTime(event.created_ms),
+                    pending ? "next " + FormatTime(event.next_attempt_ms)
+                            : "finished " + FormatTime(event.finished_ms),
+                    std::to_string(event.attempts)});
+    std::vector<std::string> lines;
     if (!attempts->empty() && attempts->front().number > 1) {
-      std::cout << "    (" << attempts->front().number - 1 << " older attempts expired)\n";
+      lines.push_back("    (" + std::to_string(attempts->front().number - 1) +
+                      " older attempts expired)");
     }
-    for (const AttemptRecord& attempt : *attempts)
-      PrintAttempt(attempt);
+    for (std::string& line : AttemptLines(*attempts))
+      lines.push_back(std::move(line));
+    attempt_lines.push_back(std::move(lines));
+  }
+  if (!json && !rows.empty()) {
+    std::vector<std::string> table = FormatTable(
+        {"ID", "DOCUMENT", "EVENT", "STATE", "CREATED", "NEXT ATTEMPT / FINISHED", "ATTEMPTS"},
+        rows, {6});
+    std::cout << table[0] << "\n";
+    for (size_t i = 0; i < rows.size(); ++i) {
+      std::cout << table[i + 1] << "\n";
+      for (const std::string& line : attempt_lines[i])
+        std::cout << line << "\n";
+    }
   }
   if (json) return kExitOk;
   if (shown == 0) std::cout << "no events match\n";

@@ -1,12 +1,16 @@
 #include <algorithm>
+#include <boost/json.hpp>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
+#include <map>
+#include <set>
 
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "core/url.h"
+#include "daemon/delivery_sinks.h"
 #include "schedule/completion_model.h"
 
 namespace gatilho::cli {
@@ -61,6 +65,14 @@ std::string FormatDuration(int64_t ms) {
   return text;
 }
 
+// The ERP's use of a token in the current window: the API's remaining credits, less what
+// gatilho spent. An estimate, because the two counts are read at slightly different moments;
+// nullopt when the daemon has not seen the window.
+std::optional<int64_t> ErpUsed(const TokenRecord& t) {
+  if (t.limit <= 0 || t.remaining < 0 || t.reset_at_ms <= t.updated_ms) return std::nullopt;
+  return std::max<int64_t>(0, t.limit - t.remaining - t.polls_in_window);
+}
+
 // Per API token: the limit, gatilho's share of it and what polling spent of it in the last
 // minute, the share left to the ERP and what the ERP spent, as the daemon last wrote it (every
 // few seconds while it runs).
@@ -69,26 +81,22 @@ void PrintTokens(Store& store) {
   if (!tokens.ok() || tokens->empty()) return;
   int64_t now = SystemClock::Instance().WallMs();
   std::printf("\ntokens (rate limit per minute, as last seen by the daemon):\n");
-  std::printf("  %-22s %-20s %5s %7s %9s %9s %9s %8s %6s %s\n", "TOKEN", "COMPANIES", "LIMIT",
-              "GATILHO", "POLLS/MIN", "ERP SHARE", "ERP/MIN", "POLLS", "429S", "UPDATED");
+  std::vector<std::vector<std::string>> rows;
   for (const auto& [handle, t] : *tokens) {
-    // The API's remaining credits, less what gatilho spent, is what the ERP spent; it is an
-    // estimate because the two counts are read at slightly different moments.
-    std::string erp = "-";
-    if (t.limit > 0 && t.remaining >= 0 && t.reset_at_ms > t.updated_ms) {
-      int64_t erp_used = std::max<int64_t>(0, t.limit - t.remaining - t.polls_in_window);
-      erp = std::to_string(erp_used);
-    }
-    std::string paused =
-        t.paused_until_ms > now ? "  paused until " + FormatTime(t.paused_until_ms) : "";
-    std::printf("  token:%-16s %-20s %5lld %7lld %9lld %9lld %9s %8lld %6lld %s%s\n",
-                handle.c_str(), t.companies.c_str(), static_cast<long long>(t.limit),
-                static_cast<long long>(t.share_credits), static_cast<long long>(t.polls_in_window),
-                static_cast<long long>(std::max<int64_t>(0, t.limit - t.share_credits)),
-                erp.c_str(), static_cast<long long>(t.polls_total),
-                static_cast<long long>(t.rate_limited_total), FormatAgo(t.updated_ms, now).c_str(),
-                paused.c_str());
+    std::optional<int64_t> erp = ErpUsed(t);
+    rows.push_back(
+        {"token:" + handle, t.companies, std::to_string(t.limit), std::to_string(t.share_credits),
+         std::to_string(t.polls_in_window),
+         std::to_string(std::max<int64_t>(0, t.limit - t.share_credits)),
+         erp ? std::to_string(*erp) : "-", std::to_string(t.polls_total),
+         std::to_string(t.rate_limited_total), FormatAgo(t.updated_ms, now),
+         t.paused_until_ms > now ? "paused until " + FormatTime(t.paused_until_ms) : ""});
   }
+  for (const std::string& line :
+       FormatTable({"TOKEN", "COMPANIES", "LIMIT", "GATILHO", "POLLS/MIN", "ERP SHARE", "ERP/MIN",
+                    "POLLS", "429S", "UPDATED", ""},
+                   rows, {2, 3, 4, 5, 6, 7, 8, 9}, "  "))
+    std::printf("%s\n", line.c_str());
 }
 
 // Per company and type: how long documents took to finish, as the learner estimates it.
@@ -96,17 +104,107 @@ void PrintLearnedTimings(Store& store) {
   Result<std::vector<ModelRecord>> models = store.Models();
   if (!models.ok() || models->empty()) return;
   std::printf("\nlearned time to finish (from completions seen):\n");
-  std::printf("  %-16s %-6s %8s %8s %8s %8s\n", "COMPANY", "TYPE", "SEEN", "MEDIAN", "P90", "P99");
+  std::vector<std::vector<std::string>> rows;
   for (const ModelRecord& record : *models) {
     std::optional<CompletionModel> model = CompletionModel::Decode(record.bytes);
     if (!model) continue;
-    std::printf("  %-16s %-6s %8llu %8s %8s %8s\n", record.company.c_str(),
-                std::string(DocTypeName(record.type)).c_str(),
-                static_cast<unsigned long long>(model->observations()),
-                FormatDuration(model->Quantile(0.5)).c_str(),
-                FormatDuration(model->Quantile(0.9)).c_str(),
-                FormatDuration(model->Quantile(0.99)).c_str());
+    rows.push_back({record.company, std::string(DocTypeName(record.type)),
+                    std::to_string(model->observations()), FormatDuration(model->Quantile(0.5)),
+                    FormatDuration(model->Quantile(0.9)), FormatDuration(model->Quantile(0.99))});
   }
+  for (const std::string& line :
+       FormatTable({"COMPANY", "TYPE", "SEEN", "MEDIAN", "P90", "P99"}, rows, {2, 3, 4, 5}, "  "))
+    std::printf("%s\n", line.c_str());
+}
+
+// Everything the overview shows, as one JSON object for scripts.
+int PrintOverviewJson(Store& store, const Config& config) {
+  Result<StoreCounts> counts = store.Counts();
+  if (!counts.ok()) {
+    PrintError(counts.status().ToString());
+    return kExitFailure;
+  }
+  int64_t now = SystemClock::Instance().WallMs();
+  auto time = [](int64_t ms) -> boost::json::value {
+    if (ms == 0) return nullptr;
+    return boost::json::value(FormatRfc3339(ms));
+  };
+  boost::json::object out;
+  out["watches"] = {{"pending", counts->watches_pending},
+                    {"following", counts->watches_following},
+                    {"done", counts->watches_done},
+                    {"paused", counts->watches_paused},
+                    {"failing", counts->watches_failing}};
+  out["events"] = {{"pending", counts->events_pending},
+                   {"delivered", counts->events_delivered},
+                   {"dead", counts->events_dead},
+                   {"superseded", counts->events_superseded}};
+
+  std::map<std::string, EndpointRecord> records;
+  if (auto endpoints = store.Endpoints(); endpoints.ok()) {
+    for (auto& [sink, record] : *endpoints)
+      records[sink] = record;
+  }
+  boost::json::array companies, endpoints;
+  std::set<std::string> listed;
+  for (const auto& [id, sink] : DeliverySinks(config)) {
+    const CompanyConfig& company = config.companies.at(id);
+    boost::json::array types;
+    for (DocType type : company.types)
+      types.push_back(boost::json::string(DocTypeName(type)));
+    std::string key = Dispatcher::EndpointKey(sink);
+    std::string shown = Dispatcher::EndpointDisplay(sink);
+    companies.push_back({{"id", id},
+                         {"sink", sink.kind == DeliverySink::Kind::kFile ? "file" : "webhook"},
+                         {"endpoint", shown},
+                         {"types", std::move(types)}});
+    if (!listed.insert(key).second) continue;
+    EndpointRecord record = records.count(key) ? records[key] : EndpointRecord{};
+    endpoints.push_back({{"endpoint", shown},
+                         {"disabled", record.disabled},
+                         {"reason", record.reason},
+                         {"changed", time(record.changed_ms)}});
+  }
+  out["companies"] = std::move(companies);
+  out["endpoints"] = std::move(endpoints);
+
+  boost::json::array tokens;
+  if (auto records_of_tokens = store.Tokens(); records_of_tokens.ok()) {
+    for (const auto& [handle, t] : *records_of_tokens) {
+      std::optional<int64_t> erp = ErpUsed(t);
+      tokens.push_back(
+          {{"token", "token:" + handle},
+           {"companies", t.companies},
+           {"limit", t.limit},
+           {"share_credits", t.share_credits},
+           {"polls_in_window", t.polls_in_window},
+           {"credits_left", std::max<int64_t>(0, t.share_credits - t.polls_in_window)},
+           {"erp_share", std::max<int64_t>(0, t.limit - t.share_credits)},
+           {"erp_used", erp ? boost::json::value(*erp) : boost::json::value(nullptr)},
+           {"polls_total", t.polls_total},
+           {"rate_limited_total", t.rate_limited_total},
+           {"paused_until", t.paused_until_ms > now ? time(t.paused_until_ms) : nullptr},
+           {"updated", time(t.updated_ms)}});
+    }
+  }
+  out["tokens"] = std::move(tokens);
+
+  boost::json::array learned;
+  if (auto models = store.Models(); models.ok()) {
+    for (const ModelRecord& record : *models) {
+      std::optional<CompletionModel> model = CompletionModel::Decode(record.bytes);
+      if (!model) continue;
+      learned.push_back({{"company", record.company},
+                         {"type", DocTypeName(record.type)},
+                         {"seen", model->observations()},
+                         {"median_ms", model->Quantile(0.5)},
+                         {"p90_ms", model->Quantile(0.9)},
+                         {"p99_ms", model->Quantile(0.99)}});
+    }
+  }
+  out["learned"] = std::move(learned);
+  std::cout << boost::json::serialize(out) << "\n";
+  return kExitOk;
 }
 
 int PrintOverview(Store& store) {
@@ -139,22 +237,24 @@ int PrintCompany(Store& store, const std::string& company, std::optional<DocType
     return kExitFailure;
   }
   int64_t now = SystemClock::Instance().WallMs();
-  std::printf("%-6s %-28s %-10s %-24s %5s %6s %9s\n", "TYPE", "REF", "STATE", "STATUS", "CYCLE",
-              "POLLS", "NEXT POLL");
-  size_t shown = 0;
+  std::vector<std::vector<std::string>> rows;
+  bool truncated = false;
   for (const DueWatch& watch : *watches) {
-    if (++shown > kMaxListed) {
-      std::printf("... more than %zu watches; narrow it down with a type\n", kMaxListed);
+    if (rows.size() == kMaxListed) {
+      truncated = true;
       break;
     }
     const WatchRecord& r = watch.record;
     std::string state(WatchStateName(r.state));
     if (r.error_streak > 0) state += "!";
-    std::printf("%-6s %-28s %-10s %-24s %5u %6u %9s\n",
-                std::string(DocTypeName(watch.key.type)).c_str(), watch.key.ref.c_str(),
-                state.c_str(), r.last_status.empty() ? "-" : r.last_status.c_str(), r.cycle,
-                r.poll_count, FormatAgo(r.next_poll_ms, now).c_str());
+    rows.push_back({std::string(DocTypeName(watch.key.type)), watch.key.ref, state,
+                    r.last_status.empty() ? "-" : r.last_status, std::to_string(r.cycle),
+                    std::to_string(r.poll_count), FormatAgo(r.next_poll_ms, now)});
   }
+  for (const std::string& line : FormatTable(
+           {"TYPE", "REF", "STATE", "STATUS", "CYCLE", "POLLS", "NEXT POLL"}, rows, {4, 5, 6}))
+    std::printf("%s\n", line.c_str());
+  if (truncated) std::printf("... more than %zu watches; narrow it down with a type\n", kMaxListed);
   if (watches->empty()) std::printf("(no watches)\n");
   return kExitOk;
 }
@@ -207,12 +307,20 @@ int PrintDocument(Store& store, const WatchKey& key) {
 }  // namespace
 
 int StatusCommand(const std::vector<std::string>& args) {
-  const std::string usage = "usage: gatilho status --config FILE [COMPANY [TYPE [REF]]]";
+  const std::string usage = "usage: gatilho status --config FILE [--json] [COMPANY [TYPE [REF]]]";
   po::variables_map vm;
   std::vector<std::string> positional;
-  if (auto exit_code =
-          ParseCommandLine(args, usage, po::options_description("options"), &vm, &positional)) {
+  po::options_description options("options");
+  options.add_options()("json",
+                        "the overview as one JSON object (counts by state, companies, endpoints, "
+                        "tokens and their credits, learned timings), for scripts");
+  if (auto exit_code = ParseCommandLine(args, usage, options, &vm, &positional)) {
     return *exit_code;
+  }
+  const bool json = vm.count("json") != 0;
+  if (json && !positional.empty()) {
+    PrintError("--json shows the overview; leave out the company, type and ref\n" + usage);
+    return kExitUsage;
   }
   if (positional.size() > 3) {
     PrintError("too many arguments\n" + usage);
@@ -232,6 +340,7 @@ int StatusCommand(const std::vector<std::string>& args) {
   }
   std::unique_ptr<Store> store = OpenStoreOrReport(config->global);
   if (!store) return kExitFailure;
+  if (json) return PrintOverviewJson(*store, *config);
   if (positional.empty()) return PrintOverview(*store);
   if (positional.size() == 3)
     return PrintDocument(*store, WatchKey{positional[0], *type, positional[2]});

@@ -1,3 +1,6 @@
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
 #include <string>
 
@@ -5,6 +8,7 @@
 #include "cli/cli_support.h"
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/progress_meter.h"
 #include "daemon/change_notifier.h"
 #include "fiscal/api_paths.h"
 
@@ -13,6 +17,9 @@ namespace gatilho::cli {
 namespace po = boost::program_options;
 
 namespace {
+
+// Refs registered per store transaction.
+constexpr size_t kWatchBatch = 1000;
 
 std::string Trim(const std::string& text) {
   size_t begin = text.find_first_not_of(" \t\r\n");
@@ -26,7 +33,8 @@ std::string Trim(const std::string& text) {
 int WatchCommand(const std::vector<std::string>& args) {
   const std::string usage =
       "usage: gatilho watch --config FILE COMPANY TYPE REF [REF...]\n"
-      "       (REF '-' reads refs from standard input, one per line)";
+      "       (REF '-' reads refs from standard input, one per line; on a terminal, stderr\n"
+      "       shows how many are registered, unless --quiet)";
   po::variables_map vm;
   std::vector<std::string> positional;
   po::options_description options("options");
@@ -91,20 +99,45 @@ int WatchCommand(const std::vector<std::string>& args) {
   if (!store) return kExitFailure;
   int64_t now = SystemClock::Instance().WallMs();
   int64_t first_poll = FirstPollMs(*store, company_id, *type, now);
-  Result<std::vector<Store::AddOutcome>> outcomes = store->AddWatches(keys, now, first_poll);
-  if (!outcomes.ok()) {
-    PrintError("could not register the watches: " + outcomes.status().ToString());
-    return kExitFailure;
+  // A transaction per batch keeps each write short, so a daemon polling on the same store
+  // is not held up by one huge transaction, and the progress line moves.
+  const bool progress =
+      vm.count("quiet") == 0 && keys.size() > kWatchBatch && isatty(STDERR_FILENO) == 1;
+  ProgressMeter meter(SystemClock::Instance(), "registered", static_cast<int64_t>(keys.size()));
+  std::vector<Store::AddOutcome> outcomes;
+  outcomes.reserve(keys.size());
+  for (size_t begin = 0; begin < keys.size(); begin += kWatchBatch) {
+    size_t end = std::min(keys.size(), begin + kWatchBatch);
+    std::vector<WatchKey> batch(keys.begin() + static_cast<std::ptrdiff_t>(begin),
+                                keys.begin() + static_cast<std::ptrdiff_t>(end));
+    Result<std::vector<Store::AddOutcome>> added = store->AddWatches(batch, now, first_poll);
+    if (!added.ok()) {
+      if (progress) std::cerr << "\n";
+      PrintError("could not register the watches: " + added.status().ToString() +
+                 (begin > 0 ? "; the first " + std::to_string(begin) + " of " +
+                                  std::to_string(keys.size()) +
+                                  " refs were registered, running the command again is harmless"
+                            : ""));
+      return kExitFailure;
+    }
+    outcomes.insert(outcomes.end(), added->begin(), added->end());
+    if (progress) {
+      if (std::optional<std::string> line = meter.Update(static_cast<int64_t>(end))) {
+        std::cerr << *line << std::flush;
+      }
+    }
+    // The daemon may not be running; the watches are stored either way, so a failed wake-up
+    // only delays them until the daemon's next look at the schedule.
+    if (end == keys.size() || begin == 0) {
+      Status notified = ChangeNotifier::Notify(config->global.data_dir);
+      if (!notified.ok()) PrintError("warning: " + notified.message());
+    }
   }
-  // The daemon may not be running; the watches are stored either way, so a failed wake-up
-  // only delays them until the daemon's next look at the schedule.
-  Status notified = ChangeNotifier::Notify(config->global.data_dir);
-  if (!notified.ok()) PrintError("warning: " + notified.message());
 
   if (vm.count("quiet") == 0) {
     size_t created = 0, cycled = 0, unchanged = 0;
     for (size_t i = 0; i < keys.size(); ++i) {
-      const Store::AddOutcome& outcome = (*outcomes)[i];
+      const Store::AddOutcome& outcome = outcomes[i];
       const char* what = "already watched";
       if (outcome.created) {
         what = "watching";

@@ -27,6 +27,7 @@ namespace fs = std::filesystem;
 constexpr ConfigKey kGlobalKeys[] = {
     {"data_dir"},
     {"companies_dir"},
+    {"spool_dir"},
     {"log_level"},
     {"budget_share"},
     {"budget_floor"},
@@ -69,6 +70,8 @@ constexpr ConfigKey kCompanyKeys[] = {
     {"webhook.catch_up"},
     {"file.dir"},
     {"file.retention_days"},
+    {"received.feeds"},
+    {"received.interval_minutes"},
 };
 
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error", "off"};
@@ -252,6 +255,20 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
                 global.data_dir, errors);
   ReadDirectory(file, "companies_dir", "the folder with one <company-id>.conf per company",
                 "companies", global.companies_dir, errors);
+  if (const ConfigEntry* entry = file.Find("spool_dir");
+      entry != nullptr && !entry->value.empty()) {
+    std::string spool = ResolveAgainst(file.path(), entry->value);
+    // The spool moves every file it finds; pointed at another of gatilho's folders it would
+    // take the database or the company files for watch files.
+    if (spool == global.data_dir || spool == global.companies_dir) {
+      errors.Add(file.Locate(*entry) + ": spool_dir " + spool + " is also " +
+                 (spool == global.data_dir ? "data_dir" : "companies_dir") +
+                 "; give the spool a folder of its own, e.g. /var/spool/gatilho/in, or remove the "
+                 "line");
+    } else {
+      global.spool_dir = spool;
+    }
+  }
 
   if (const ConfigEntry* entry = file.Find("log_level")) {
     if (std::find(std::begin(kLogLevels), std::end(kLogLevels), entry->value) ==
@@ -498,6 +515,37 @@ void ReadEvents(const ConfigFile& file, CompanyConfig& company, ConfigErrors& er
       errors.Add(file.Locate(*entry) + ": events names an unknown event '" + std::string(name) +
                  "'; known events: " + JoinNames(kEventNames));
     }
+  }
+}
+
+// [received]: which feeds to follow and how often. Each followed feed's event must be enabled,
+// or its documents would be fetched (spending credits) and never told.
+void ReadReceived(const ConfigFile& file, CompanyConfig& company, ConfigErrors& errors) {
+  std::string known;
+  for (const auto& [name, event] : kReceivedFeeds)
+    known += (known.empty() ? "" : ", ") + std::string(name);
+  ReadWholeNumber(file, "received.interval_minutes", 5, 1440,
+                  "minutes between two fetches of each received-document feed",
+                  company.received.interval_minutes, errors);
+  const ConfigEntry* entry = file.Find("received.feeds");
+  if (entry == nullptr) return;
+  for (std::string_view name : SplitList(entry->value)) {
+    auto feed = std::find_if(kReceivedFeeds.begin(), kReceivedFeeds.end(),
+                             [&](const auto& known_feed) { return known_feed.first == name; });
+    if (feed == kReceivedFeeds.end()) {
+      errors.Add(file.Locate(*entry) + ": received.feeds names an unknown feed '" +
+                 std::string(name) + "'; known feeds: " + known +
+                 " (leave it empty to follow none)");
+      continue;
+    }
+    if (company.events.count(std::string(feed->second)) == 0) {
+      errors.Add(file.Locate(*entry) + ": received.feeds names " + std::string(name) +
+                 " but events does not list " + std::string(feed->second) +
+                 ", so its documents would never be delivered; add " + std::string(feed->second) +
+                 " to events, or remove " + std::string(name) + " from received.feeds");
+      continue;
+    }
+    company.received.feeds.emplace(name);
   }
 }
 
@@ -947,6 +995,7 @@ CompanyConfig ReadCompany(const std::string& path, ConfigErrors& errors) {
   ReadApiLocation(*file, company, errors);
   ReadTypes(*file, company, errors);
   ReadEvents(*file, company, errors);
+  ReadReceived(*file, company, errors);
   ReadSink(*file, company, errors);
   return company;
 }

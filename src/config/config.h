@@ -25,13 +25,23 @@ namespace gatilho {
 inline constexpr std::string_view kProductionBaseUrl = "https://api.focusnfe.com.br";
 inline constexpr std::string_view kHomologationBaseUrl = "https://homologacao.focusnfe.com.br";
 
-// The event names `events` accepts: the API's end-of-cycle and later changes, and the two the
-// bridge makes itself (timeout, nao_encontrado).
-inline constexpr std::array<std::string_view, 11> kEventNames = {
+// The event names `events` accepts: the API's end-of-cycle and later changes, the two the
+// bridge makes itself (timeout, nao_encontrado), and one per received-document feed.
+inline constexpr std::array<std::string_view, 14> kEventNames = {
     "autorizado",         "erro_autorizacao", "denegado",       "cancelado",
     "substituido",        "encerrado",        "carta_correcao", "contingencia_efetivada",
-    "tentativa_anterior", "timeout",          "nao_encontrado",
+    "tentativa_anterior", "timeout",          "nao_encontrado", "nfe_recebida",
+    "cte_recebida",       "nfse_recebida",
 };
+
+// The received-document feeds `[received] feeds` may name, and the event each one's documents
+// become. The fiscal module owns the feeds, but config may not depend on it, so the names are
+// repeated here.
+inline constexpr std::array<std::pair<std::string_view, std::string_view>, 3> kReceivedFeeds = {{
+    {"nfe", "nfe_recebida"},
+    {"cte", "cte_recebida"},
+    {"nfse", "nfse_recebida"},
+}};
 
 // What the body of a delivery is: the API's consult JSON byte for byte (what its own webhooks
 // send), or that JSON wrapped with the event's metadata.
@@ -68,6 +78,12 @@ struct FileSinkConfig {
   int retention_days = 30;  // 1..3650
 };
 
+// The received-document feeds a company follows ([received] section).
+struct ReceivedConfig {
+  std::set<std::string> feeds;  // names from kReceivedFeeds; empty: none followed
+  int interval_minutes = 30;    // 5..1440 between two fetches of one feed
+};
+
 struct CompanyConfig {
   std::string id;                // the file name without ".conf"
   std::string cnpj;              // 14 digits, punctuation removed
@@ -77,8 +93,9 @@ struct CompanyConfig {
   std::set<DocType> types;       // all types when the file does not say
   std::set<std::string> events;  // all of kEventNames when the file does not say
   SinkKind sink = SinkKind::kWebhook;
-  WebhookConfig webhook;    // meaningful when sink == kWebhook; defaults otherwise
-  FileSinkConfig file;      // meaningful when sink == kFile; defaults otherwise
+  WebhookConfig webhook;  // meaningful when sink == kWebhook; defaults otherwise
+  FileSinkConfig file;    // meaningful when sink == kFile; defaults otherwise
+  ReceivedConfig received;
   std::string source_file;  // the file it was read from
 };
 
@@ -99,6 +116,8 @@ struct GlobalConfig {
   int breaker_alert_minutes = 15;   // 1..10080
   int attempt_retention_days = 30;  // 1..3650: finished events and their attempts older than
                                     // this are removed from the store
+  // Absolute; the folder a legacy ERP drops watch files into (api/spool_file.h); empty: none.
+  std::string spool_dir;
   // The local HTTP API (src/api/local_api.h): on when api_token_file is set.
   std::string api_token_file;             // absolute; empty: the API is off
   std::string api_token;                  // its trimmed contents, 16 characters or more

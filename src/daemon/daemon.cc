@@ -7,10 +7,13 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 #include <thread>
 
 #include "daemon/delivery_sinks.h"
+#include "schedule/learner.h"
+#include "schedule/poll_policy.h"
 
 namespace gatilho {
 
@@ -19,6 +22,13 @@ namespace {
 // After a store error the loop waits this long before trying again, so a full disk is not
 // hammered, and an operator has time to read the error line.
 constexpr int64_t kStoreRetryMs = 5'000;
+
+SpoolCompanies SpoolCompaniesOf(const Config& config) {
+  SpoolCompanies companies;
+  for (const auto& [id, company] : config.companies)
+    companies[id] = company.types;
+  return companies;
+}
 
 }  // namespace
 
@@ -50,12 +60,43 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   std::unique_ptr<Daemon> daemon(
       new Daemon(config, store, http, clock, options, std::move(*notifier), signal_fd));
   if (Status s = daemon->BuildWorkers(); !s.ok()) return s;
+  if (Status s = daemon->StartSpool(); !s.ok()) return s;
   for (const std::string& warning : config.global.warnings)
     spdlog::warn("{}", warning);
   if (!options.once) {
     if (Status s = daemon->StartApi(); !s.ok()) return s;
   }
   return daemon;
+}
+
+Status Daemon::StartSpool() {
+  if (config_.global.spool_dir.empty()) return Status::Ok();
+  SpoolFolder::Options options;
+  options.dir = config_.global.spool_dir;
+  options.companies = SpoolCompaniesOf(config_);
+  // The first poll goes where the learned models say documents usually finish, as for
+  // `gatilho watch`; a file's watches share one time, the earliest of its types'.
+  auto policy = std::make_shared<PollPolicy>(PollPolicy::Defaults());
+  Learner learner(policy.get(), Learner::Options{});
+  if (Result<std::vector<ModelRecord>> models = store_.Models(); models.ok()) {
+    for (const ModelRecord& model : *models)
+      learner.Load(model.company, model.type, model.bytes);
+  }
+  options.first_poll = [policy](const std::vector<WatchKey>& keys, int64_t now) {
+    int64_t first = INT64_MAX;
+    for (const WatchKey& key : keys)
+      first = std::min(first, policy->FirstPoll(key.company, key.type, now));
+    return keys.empty() ? now : first;
+  };
+  Result<std::unique_ptr<SpoolFolder>> spool =
+      SpoolFolder::Create(std::move(options), store_, clock_, &inbox_);
+  if (!spool.ok()) return spool.status();
+  spool_ = std::move(*spool);
+  if (options_.once) {
+    spool_->TakeAll();
+    return Status::Ok();
+  }
+  return spool_->Start();
 }
 
 Status Daemon::BuildWorkers() {
@@ -74,7 +115,8 @@ Status Daemon::BuildWorkers() {
   poller_options.max_in_flight = static_cast<size_t>(std::max(1, config.global.poll_concurrency));
   poller_options.budget_share = config.global.budget_share;
   poller_options.budget_floor = config.global.budget_floor;
-  poller_options.on_token_blocked = [notify](const std::string& company, int http_status) {
+  poller_options.on_token_blocked = [this, notify](const std::string& company, int http_status) {
+    summary_.refused_companies.insert(company);
     notify->Notify("token_blocked",
                    {{"company", company}, {"http_status", std::to_string(http_status)}});
   };
@@ -90,8 +132,12 @@ Status Daemon::BuildWorkers() {
       Dispatcher::Create(store_, http_, clock_, std::move(sinks), dispatch_options, notify);
   if (!dispatcher.ok()) return dispatcher.status();
 
+  auto feeds = std::make_unique<FeedFollower>(store_, http_, clock_, config.companies, *poller,
+                                              FeedFollower::Options{});
+
   operator_notifier_ = std::move(*operator_notifier);
   poller_ = std::move(poller);
+  feeds_ = std::move(feeds);
   dispatcher_ = std::move(*dispatcher);
   return Status::Ok();
 }
@@ -181,6 +227,8 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
 
   s = poller_->Pump();
   if (!s.ok()) return s;
+  s = feeds_->Pump();
+  if (!s.ok()) return s;
   s = dispatcher_->Pump();
   if (!s.ok()) return s;
   operator_notifier_->Pump();
@@ -192,6 +240,9 @@ Result<int64_t> Daemon::Turn(bool start_new_work) {
   Result<std::optional<int64_t>> next_poll = poller_->NextWakeMs();
   if (!next_poll.ok()) return next_poll.status();
   if (next_poll->has_value()) wake_at = std::min(wake_at, **next_poll);
+  if (std::optional<int64_t> next_feed = feeds_->NextWakeMs()) {
+    wake_at = std::min(wake_at, *next_feed);
+  }
   Result<std::optional<int64_t>> next_delivery = dispatcher_->NextWakeMs();
   if (!next_delivery.ok()) return next_delivery.status();
   if (next_delivery->has_value()) wake_at = std::min(wake_at, **next_delivery);
@@ -297,6 +348,7 @@ Status Daemon::Reload() {
   }
   // The workers hold references into config_; the old ones go before they could dangle.
   dispatcher_.reset();
+  feeds_.reset();
   poller_.reset();
   operator_notifier_.reset();
   if (Status s = BuildWorkers(); !s.ok()) {
@@ -305,6 +357,16 @@ Status Daemon::Reload() {
     config_ = std::move(previous);
     if (api_) api_->SetConfig(std::make_shared<const Config>(config_));
     return BuildWorkers();
+  }
+  // Whoever sends SIGHUP after editing [received] wants to see the feeds at work now.
+  feeds_->FetchAllNow();
+  if (spool_) spool_->SetCompanies(SpoolCompaniesOf(config_));
+  if (config_.global.spool_dir != previous.global.spool_dir) {
+    // TODO(reload): the spool intake keeps its folder until a restart.
+    spdlog::warn(
+        "SIGHUP: spool_dir changed from '{}' to '{}'; the spool folder changes only when gatilho "
+        "restarts",
+        previous.global.spool_dir, config_.global.spool_dir);
   }
   auto join = [](const std::vector<std::string>& ids) {
     std::string out;
@@ -337,6 +399,7 @@ void Daemon::AddToSummary() {
 }
 
 Status Daemon::Drain() {
+  if (spool_) spool_->Stop();
   int64_t deadline = clock_.MonotonicMs() + options_.drain_ms;
   while (http_.InFlight() > 0 && clock_.MonotonicMs() < deadline) {
     Status s = http_.Poll(100, nullptr);
@@ -377,6 +440,7 @@ Status Daemon::Run() {
       if (clock_.MonotonicMs() >= once_deadline) {
         spdlog::warn("one-pass run reached its {} s limit with work left; the next run goes on",
                      options_.once_deadline_ms / 1000);
+        summary_.deadline_hit = true;
         break;
       }
     }

@@ -1,7 +1,8 @@
 // Daemon: the event loop that wires the store, the poller and the dispatcher together.
 //
 // One thread does everything. Each turn of the loop: start the polls that are due and have
-// credit, start the deliveries that are due, then sleep in HttpClient::Poll() until an answer
+// credit, the received-document feed fetches likewise (FeedFollower, on the same token budgets),
+// start the deliveries that are due, then sleep in HttpClient::Poll() until an answer
 // arrives, the next poll or delivery falls due, a `gatilho watch` rewrites the wake file, or a
 // signal comes. Answers are gathered during the sleep and committed to the store in one
 // transaction when it ends; only then are their events handed to the dispatcher.
@@ -14,7 +15,8 @@
 // Reloading: SIGHUP reads the configuration files again. When they load cleanly, the loop lets
 // what is in flight finish (bounded by the request timeouts), commits it, and rebuilds the
 // poller and the dispatcher from the new files: new companies start, removed ones stop with
-// their data kept in the store, changed ones apply. Files with problems leave the running
+// their data kept in the store, changed ones apply, and every followed received-document feed is
+// fetched at once (FeedFollower::FetchAllNow). Files with problems leave the running
 // configuration in place, with an error line listing the problems.
 //
 // Local API: when api_token_file is set (and not --once), Create() starts the local HTTP API
@@ -31,11 +33,15 @@
 #include <csignal>
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <string>
 
+#include "api/spool_folder.h"
 #include "api/local_api.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
+#include "daemon/feed_follower.h"
 #include "daemon/intake_inbox.h"
 #include "daemon/poller.h"
 #include "delivery/dispatcher.h"
@@ -60,6 +66,8 @@ class Daemon {
   struct Summary {
     Poller::Counters polls;
     Dispatcher::Counters deliveries;
+    std::set<std::string> refused_companies;  // whose token the API refused (401/403)
+    bool deadline_hit = false;  // a --once pass stopped at once_deadline_ms with work left
   };
 
   // Blocks SIGTERM, SIGINT and SIGHUP in the calling thread so they are read from a signalfd;
@@ -92,6 +100,9 @@ class Daemon {
 
   // Makes the operator notifier, the poller and the dispatcher from config_.
   Status BuildWorkers();
+  // With spool_dir set: creates the spool intake and starts its thread (with once: takes the
+  // files that are there now, on this thread).
+  Status StartSpool();
   // SIGHUP: reads the configuration again and, when it is sound, finishes what is in flight and
   // rebuilds the workers from it; otherwise logs why and keeps the running one. An error only
   // when the store fails.
@@ -123,9 +134,11 @@ class Daemon {
   // Before the poller and the dispatcher, which hold pointers to it: destroyed after them.
   std::unique_ptr<OperatorNotifier> operator_notifier_;
   std::unique_ptr<Poller> poller_;
+  std::unique_ptr<FeedFollower> feeds_;  // takes credits from poller_: destroyed before it
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ChangeNotifier> notifier_;
   IntakeInbox inbox_;
+  std::unique_ptr<SpoolFolder> spool_;  // after inbox_, which it calls: stopped before it goes
   int signal_fd_;
   int64_t next_prune_mono_ms_ = 0;
   int64_t published_mono_ms_ = -kPublishEveryMs;

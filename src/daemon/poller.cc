@@ -400,6 +400,47 @@ Result<std::optional<int64_t>> Poller::NextWakeMs() {
   return next;
 }
 
+bool Poller::TryAcquireCredit(const std::string& company) {
+  auto handle = token_handles_.find(company);
+  if (handle == token_handles_.end()) return false;
+  if (CompanyPausedUntil(company) > clock_.WallMs()) return false;
+  return BudgetFor(handle->second).TryAcquire(clock_.MonotonicMs());
+}
+
+void Poller::OnCreditResponse(const std::string& company, const HttpResponse& response) {
+  auto handle = token_handles_.find(company);
+  if (handle == token_handles_.end()) return;
+  int64_t now = clock_.WallMs();
+  TokenBudget& budget = BudgetFor(handle->second);
+  std::optional<int64_t> remaining = HeaderInt(response, "rate-limit-remaining");
+  std::optional<int64_t> reset = HeaderInt(response, "rate-limit-reset");
+  budget.OnResponse(clock_.MonotonicMs(), response.status, HeaderInt(response, "rate-limit-limit"),
+                    remaining, reset);
+  TokenSeen& seen = token_seen_[handle->second];
+  ++seen.polls;
+  if (remaining) seen.remaining = *remaining;
+  if (reset) seen.reset_at_ms = now + *reset * 1000;
+  if (response.status == 429) {
+    ++seen.rate_limited;
+    // A restart must obey the pause, so the record is written soon rather than in a while.
+    persisted_ms_ = 0;
+  }
+}
+
+int64_t Poller::NextCreditWallMs(const std::string& company) const {
+  int64_t now = clock_.WallMs();
+  auto handle = token_handles_.find(company);
+  if (handle == token_handles_.end()) return now;
+  int64_t paused_until = CompanyPausedUntil(company);
+  if (paused_until > now) return paused_until;
+  auto budget = budgets_.find(handle->second);
+  if (budget == budgets_.end()) return now;
+  int64_t now_mono = clock_.MonotonicMs();
+  int64_t at = budget->second.NextCreditMs(now_mono);
+  if (at == std::numeric_limits<int64_t>::max()) return now + options_.request_timeout_ms;
+  return now + std::max<int64_t>(0, at - now_mono);
+}
+
 bool Poller::HasWorkNow() {
   Result<std::optional<int64_t>> next = NextWakeMs();
   return next.ok() && next->has_value() && **next <= clock_.WallMs();

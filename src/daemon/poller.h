@@ -100,6 +100,23 @@ class Poller {
   // Whether a poll could start right now (something due, with credit).
   bool HasWorkNow();
 
+  // ---- credits for the other requests made with the companies' tokens ---------------------
+  // The received-document feeds spend the same per-token budgets as the polls, through these.
+
+  // Takes one credit of `company`'s token budget, as a poll would, and returns true; false,
+  // taking nothing, when the token has no credit now (share spent, paused after a 429), the
+  // company's polling is paused because its token was refused, or the company is unknown. Each
+  // true must be matched by one OnCreditResponse().
+  bool TryAcquireCredit(const std::string& company);
+
+  // Feeds the answer to a request made with a credit of `company`'s token to its budget (status,
+  // rate-limit headers; a 429 pauses the token for the polls too) and to the token's usage
+  // figures. The response must have kept the rate-limit-* headers.
+  void OnCreditResponse(const std::string& company, const HttpResponse& response);
+
+  // The earliest wall time at which `company`'s token may have a credit: now when it has one.
+  int64_t NextCreditWallMs(const std::string& company) const;
+
   // Polls started and not yet answered: the busy watches whose decision is not waiting.
   size_t in_flight() const { return busy_.size() - decided_.size(); }
   size_t unflushed() const { return decided_.size(); }

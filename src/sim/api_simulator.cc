@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <optional>
 
@@ -253,7 +254,12 @@ ApiSimulator::ApiSimulator(const ApiSettings& settings)
       model_(settings.processing),
       store_(model_),
       limiter_(settings.rate_limit, settings.rate_window_seconds),
-      faults_(settings.faults) {}
+      faults_(settings.faults) {
+  for (Feed feed : {Feed::kNfe, Feed::kCte, Feed::kNfse}) {
+    for (int i = 0; i < settings.received; ++i)
+      received_.Add(feed, settings.received_cnpj, {}, NowMs());
+  }
+}
 
 HttpResponse ApiSimulator::Handle(const HttpRequest& request) {
   const std::string path(PathOf(request.target));
@@ -305,6 +311,10 @@ void ApiSimulator::CountMethod(const std::string& method) {
 HttpResponse ApiSimulator::Route(const HttpRequest& request, const std::string& token) {
   const std::vector<std::string_view> segments = Segments(PathOf(request.target));
   if (segments.size() < 2 || segments.size() > 4 || segments[0] != "v2") return RouteNotFound();
+  if (const std::optional<Feed> feed = FeedForPath(segments[1])) {
+    if (segments.size() == 2 && request.method == "GET") return ListReceived(request, *feed);
+    return RouteNotFound();
+  }
   const std::optional<DocType> type = ParseDocType(segments[1]);
   if (!type) return RouteNotFound();
   const std::string& method = request.method;
@@ -432,6 +442,79 @@ HttpResponse ApiSimulator::Close(const HttpRequest& request, const std::string& 
   }
 }
 
+HttpResponse ApiSimulator::ListReceived(const HttpRequest& request, Feed feed) {
+  ++feed_requests_;
+  const std::optional<std::string> cnpj = QueryParam(request.target, "cnpj");
+  if (!cnpj || cnpj->empty()) {
+    return Error(400, "requisicao_invalida", "Parâmetro cnpj não informado");
+  }
+  int64_t after = 0;
+  if (const std::optional<std::string> versao = QueryParam(request.target, "versao")) {
+    const auto [end, ec] = std::from_chars(versao->data(), versao->data() + versao->size(), after);
+    if (ec != std::errc() || end != versao->data() + versao->size() || after < 0) {
+      return Error(400, "requisicao_invalida", "Parâmetro versao deve ser um número inteiro");
+    }
+  }
+  const ReceivedFeeds::Page page = received_.List(feed, *cnpj, after);
+  json::array items;
+  for (const json::object& item : page.items)
+    items.push_back(item);
+  HttpResponse response = Json(200, json::serialize(items));
+  response.headers.emplace_back("X-Total-Count", std::to_string(page.total));
+  response.headers.emplace_back("X-Max-Version", std::to_string(page.max_version));
+  return response;
+}
+
+HttpResponse ApiSimulator::ControlReceived(const HttpRequest& request) {
+  constexpr char kUsage[] =
+      "Esperado {\"feed\": \"nfe\"|\"cte\"|\"nfse\", \"cnpj\": \"...\", \"chave\"?, "
+      "\"count\"?: 1..10000, e os campos do item a definir}";
+  std::optional<json::object> body = ParseObject(request.body);
+  if (!body) return Error(400, "requisicao_invalida", kUsage);
+  const json::value* feed_name = body->if_contains("feed");
+  const json::value* cnpj = body->if_contains("cnpj");
+  const std::optional<Feed> feed = feed_name != nullptr && feed_name->is_string()
+                                       ? ParseFeed(feed_name->as_string())
+                                       : std::nullopt;
+  if (!feed || cnpj == nullptr || !cnpj->is_string() || cnpj->as_string().empty()) {
+    return Error(400, "requisicao_invalida", kUsage);
+  }
+  int64_t count = 1;
+  if (const json::value* value = body->if_contains("count")) {
+    if (!value->is_int64() || value->as_int64() < 1 || value->as_int64() > 10000) {
+      return Error(400, "requisicao_invalida", kUsage);
+    }
+    count = value->as_int64();
+  }
+  std::string chave;
+  if (const json::value* value = body->if_contains("chave")) {
+    if (!value->is_string() || value->as_string().empty() || count != 1) {
+      return Error(400, "requisicao_invalida", kUsage);
+    }
+    chave = std::string(value->as_string());
+  }
+  const std::string cnpj_text(cnpj->as_string());
+  json::object fields = *body;
+  for (std::string_view control : {"feed", "cnpj", "chave", "count"})
+    fields.erase(control);
+
+  if (!chave.empty() && received_.Has(*feed, cnpj_text, chave)) {
+    std::optional<json::object> changed =
+        received_.Change(*feed, cnpj_text, chave, fields, NowMs());
+    if (!changed) return NotFound();
+    return Json(200, json::serialize(*changed));
+  }
+  if (!chave.empty()) fields[*feed == Feed::kNfe ? "chave_nfe" : "chave"] = chave;
+  json::array added;
+  for (int64_t i = 0; i < count; ++i) {
+    std::optional<json::object> item = received_.Add(*feed, cnpj_text, fields, NowMs());
+    if (!item) return Error(409, "requisicao_invalida", "Documento já existe com esta chave");
+    added.push_back(std::move(*item));
+  }
+  if (count == 1) return Json(201, json::serialize(added.front()));
+  return Json(201, json::serialize(added));
+}
+
 HttpResponse ApiSimulator::Introspect(const HttpRequest& request, const std::string& path) {
   if (path == "/__sim/stats" && request.method == "GET") return Json(200, StatsBody());
   if (path == "/__sim/documents" && request.method == "GET") return Json(200, DocumentsBody());
@@ -444,6 +527,7 @@ HttpResponse ApiSimulator::Introspect(const HttpRequest& request, const std::str
     faults_.Set(*settings);
     return Json(200, json::serialize(FaultsJson(*settings)));
   }
+  if (path == "/__sim/received" && request.method == "POST") return ControlReceived(request);
   if (path == "/__sim/faults" && request.method == "GET") {
     return Json(200, json::serialize(FaultsJson(faults_.Get())));
   }
@@ -465,6 +549,8 @@ std::string ApiSimulator::StatsBody() {
                                  {"other", other_methods_.load()}}},
       {"tokens", std::move(tokens)},
       {"documents", store_.size()},
+      {"received_documents", received_.size()},
+      {"feed_requests", feed_requests_.load()},
       {"faults_injected", faults_.injected()},
   };
   return json::serialize(stats);

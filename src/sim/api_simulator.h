@@ -3,8 +3,10 @@
 // It authenticates (HTTP Basic, token as user), applies the per-token rate limit, injects the
 // configured faults, then routes /v2/ requests to the document store and answers with the bodies
 // and error codes of focus-api.md. Documents move on lazily: each access compares the clock with
-// the document's due time, so no timers run. /__sim/ paths expose counters and a document listing
-// and take new fault settings; they need no token and cost no credit.
+// the document's due time, so no timers run. The received-document feeds (/v2/nfes_recebidas,
+// /v2/ctes_recebidas, /v2/nfses_recebidas) page through ReceivedFeeds with the `versao` cursor.
+// /__sim/ paths expose counters and a document listing, take new fault settings and add or change
+// received documents (POST /__sim/received); they need no token and cost no credit.
 //
 // Threads: Handle() is called concurrently from the server's io threads; all state is in
 // thread-safe members.
@@ -21,6 +23,7 @@
 #include "sim/http_server.h"
 #include "sim/processing_model.h"
 #include "sim/rate_limiter.h"
+#include "sim/received_feeds.h"
 
 namespace gatilho::sim {
 
@@ -31,6 +34,9 @@ struct ApiSettings {
   int rate_window_seconds = 60;
   ProcessingSettings processing;
   FaultSettings faults;
+  // Received documents generated at start in each of the three feeds of received_cnpj.
+  int received = 0;
+  std::string received_cnpj = "07504505000132";
 };
 
 class ApiSimulator {
@@ -49,6 +55,9 @@ class ApiSimulator {
   HttpResponse CartaCorrecao(const HttpRequest& request, const std::string& token, DocType type,
                              const std::string& ref);
   HttpResponse Close(const HttpRequest& request, const std::string& token, const std::string& ref);
+  HttpResponse ListReceived(const HttpRequest& request, Feed feed);
+  // POST /__sim/received: adds a received document, or changes one (bumping its versao).
+  HttpResponse ControlReceived(const HttpRequest& request);
   void CountMethod(const std::string& method);
   std::string StatsBody();
   std::string DocumentsBody();
@@ -57,6 +66,7 @@ class ApiSimulator {
   const std::unordered_set<std::string> blocked_tokens_;
   const ProcessingModel model_;
   DocumentStore store_;
+  ReceivedFeeds received_;
   RateLimiter limiter_;
   FaultInjector faults_;
 
@@ -66,6 +76,7 @@ class ApiSimulator {
   std::atomic<int64_t> posts_{0};
   std::atomic<int64_t> deletes_{0};
   std::atomic<int64_t> other_methods_{0};
+  std::atomic<int64_t> feed_requests_{0};
 };
 
 }  // namespace gatilho::sim

@@ -145,7 +145,11 @@ int RunApi(int argc, char** argv) {
                                                   "probability of a 200 HTML error page")(
       "fault-drop", po::value(&faults.fault_drop)->default_value(0),
       "probability of closing the connection unanswered")(
-      "latency-ms", po::value(&faults.latency_ms)->default_value(0), "delay added to answers");
+      "latency-ms", po::value(&faults.latency_ms)->default_value(0), "delay added to answers")(
+      "received", po::value(&settings.received)->default_value(0),
+      "received documents generated at start in each feed (nfe, cte, nfse) of --received-cnpj")(
+      "received-cnpj", po::value(&settings.received_cnpj)->default_value(settings.received_cnpj),
+      "the CNPJ the generated received documents are addressed to");
 
   po::variables_map vm;
   if (ParsedHelp(options, argc, argv, vm)) return 0;
@@ -163,6 +167,9 @@ int RunApi(int argc, char** argv) {
   RequireProbability(faults.fault_html, "fault-html");
   RequireProbability(faults.fault_drop, "fault-drop");
   Require(faults.latency_ms >= 0, "--latency-ms must not be negative");
+  Require(settings.received >= 0 && settings.received <= 100000,
+          "--received must be between 0 and 100000");
+  Require(!settings.received_cnpj.empty(), "--received-cnpj is empty");
   for (const std::string& token : settings.tokens)
     Require(!token.empty(), "--token is empty");
   processing.seed = vm.count("seed") ? seed : std::random_device{}();

@@ -183,6 +183,10 @@ std::string AttemptKey(uint64_t seq, uint32_t number) {
   return Be64(seq) + Be32(number);
 }
 
+std::string CursorKey(const FeedCursorKey& key) {
+  return key.cnpj + '\0' + key.feed + '\0' + key.environment;
+}
+
 // ---- values ----------------------------------------------------------------------------------
 // The field order below is the version-1 format (version 2 for event records, which appends two
 // fields): changing it requires a new version number and a decoder that still reads the older
@@ -382,6 +386,24 @@ Result<TokenRecord> DecodeTokenRecord(std::string_view bytes) {
   token.companies = in.Str();
   if (Status done = in.Finish(); !done.ok()) return done;
   return token;
+}
+
+std::string EncodeFeedCursor(const FeedCursor& cursor) {
+  Writer out;
+  out.I64(cursor.versao);
+  out.I64(cursor.fetched_ms);
+  return out.Take();
+}
+
+Result<FeedCursor> DecodeFeedCursor(std::string_view bytes) {
+  Reader in(bytes);
+  if (Status version = in.Version(); !version.ok()) return version;
+  FeedCursor cursor;
+  cursor.versao = in.I64();
+  if (cursor.versao < 0) in.Invalid("negative versao " + std::to_string(cursor.versao));
+  cursor.fetched_ms = in.I64();
+  if (Status done = in.Finish(); !done.ok()) return done;
+  return cursor;
 }
 
 }  // namespace gatilho

@@ -59,6 +59,9 @@ std::string ReadyKey(std::string_view company, int64_t next_attempt_ms, uint64_t
 // `attempts`: be64(seq) + be32(number).
 std::string AttemptKey(uint64_t seq, uint32_t number);
 
+// `cursors`: cnpj + '\0' + feed + '\0' + environment.
+std::string CursorKey(const FeedCursorKey& key);
+
 // ---- values --------------------------------------------------------------------------------
 // Each Decode returns the record, or a Corruption status saying what is wrong with the bytes
 // (the caller adds which table and key they came from).
@@ -80,5 +83,8 @@ Result<EndpointRecord> DecodeEndpointRecord(std::string_view bytes);
 
 std::string EncodeTokenRecord(const TokenRecord& token);
 Result<TokenRecord> DecodeTokenRecord(std::string_view bytes);
+
+std::string EncodeFeedCursor(const FeedCursor& cursor);
+Result<FeedCursor> DecodeFeedCursor(std::string_view bytes);
 
 }  // namespace gatilho

@@ -44,11 +44,12 @@ struct Store::Impl {
   Table endpoints{"endpoints"};
   Table tokens{"tokens"};
   Table models{"models"};
+  Table cursors{"cursors"};
   Table meta{"meta"};
 
-  std::array<Table*, 13> AllTables() {
-    return {&watches,      &due,      &history,   &outbox, &event_ids, &queue, &company_ready,
-            &legacy_ready, &attempts, &endpoints, &tokens, &models,    &meta};
+  std::array<Table*, 14> AllTables() {
+    return {&watches,      &due,      &history,   &outbox, &event_ids, &queue,   &company_ready,
+            &legacy_ready, &attempts, &endpoints, &tokens, &models,    &cursors, &meta};
   }
 
   // `error` (a decoding failure or a broken index) prefixed with where it was found.
@@ -78,6 +79,11 @@ struct Store::Impl {
   Status AppendHistory(LmdbTxn& txn, const WatchKey& key, const HistoryEntry& entry);
 
   Result<uint64_t> ReadNextSeq(LmdbTxn& txn);
+
+  // Appends `proposed` to the outbox under `key` with seq *next_seq (then bumped), unless an
+  // event with its id is already there. Returns whether it was appended.
+  Result<bool> AppendEvent(LmdbTxn& txn, const EventRecord& proposed, const WatchKey& key,
+                           uint64_t* next_seq);
 
   // Calls `visit` with each event of the outbox, decoded, in seq order, until it says kStop.
   Status ScanOutbox(LmdbTxn& txn, const std::function<Result<Step>(EventRecord&&)>& visit);
@@ -229,6 +235,19 @@ Result<uint64_t> Store::Impl::ReadNextSeq(LmdbTxn& txn) {
         kNextSeqName);
   }
   return ReadBe64(**found);
+}
+
+Result<bool> Store::Impl::AppendEvent(LmdbTxn& txn, const EventRecord& proposed,
+                                      const WatchKey& key, uint64_t* next_seq) {
+  Result<std::optional<std::string_view>> known = txn.Get(event_ids, proposed.id);
+  if (!known.ok()) return known.status();
+  if (known->has_value()) return false;
+  EventRecord event = proposed;
+  event.seq = (*next_seq)++;
+  event.key = key;
+  if (Status s = txn.Put(event_ids, event.id, Be64(event.seq)); !s.ok()) return s;
+  if (Status s = WriteEvent(txn, nullptr, event); !s.ok()) return s;
+  return true;
 }
 
 Status Store::Impl::ScanOutbox(LmdbTxn& txn,
@@ -466,15 +485,9 @@ Status Store::Apply(const std::vector<WatchUpdate>& updates) {
       if (Status s = impl.WriteWatch(txn, update.key, &**stored, update.record); !s.ok()) return s;
 
       for (const EventRecord& proposed : update.events) {
-        Result<std::optional<std::string_view>> known = txn.Get(impl.event_ids, proposed.id);
-        if (!known.ok()) return known.status();
-        if (known->has_value()) continue;
-        EventRecord event = proposed;
-        event.seq = next_seq++;
         // The event's document is the one being updated, whatever key the caller left in it.
-        event.key = update.key;
-        if (Status s = txn.Put(impl.event_ids, event.id, Be64(event.seq)); !s.ok()) return s;
-        if (Status s = impl.WriteEvent(txn, nullptr, event); !s.ok()) return s;
+        Result<bool> appended = impl.AppendEvent(txn, proposed, update.key, &next_seq);
+        if (!appended.ok()) return appended.status();
       }
 
       if (update.history.has_value()) {
@@ -955,6 +968,51 @@ Result<std::vector<std::pair<std::string, TokenRecord>>> Store::Tokens() {
   });
   if (!s.ok()) return s;
   return out;
+}
+
+Result<std::optional<FeedCursor>> Store::GetCursor(const FeedCursorKey& key) {
+  std::optional<FeedCursor> cursor;
+  Impl& impl = *impl_;
+  const std::string encoded = CursorKey(key);
+  Status s = impl.env->Read([&](LmdbTxn& txn) -> Status {
+    cursor.reset();
+    auto found = txn.Get(impl.cursors, encoded);
+    if (!found.ok()) return found.status();
+    if (!found->has_value()) return Status::Ok();
+    Result<FeedCursor> decoded = DecodeFeedCursor(**found);
+    if (!decoded.ok()) {
+      return impl.Corrupt(decoded.status(), impl.cursors,
+                          key.cnpj + "/" + key.feed + "/" + key.environment);
+    }
+    cursor = *decoded;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return cursor;
+}
+
+Result<size_t> Store::ApplyFeedPage(const FeedCursorKey& key, const FeedCursor& cursor,
+                                    const std::vector<EventRecord>& events) {
+  size_t appended = 0;
+  Impl& impl = *impl_;
+  Status s = impl.env->Write([&](LmdbTxn& txn) -> Status {
+    appended = 0;
+    Result<uint64_t> first_seq = impl.ReadNextSeq(txn);
+    if (!first_seq.ok()) return first_seq.status();
+    uint64_t next_seq = *first_seq;
+    for (const EventRecord& event : events) {
+      Result<bool> added = impl.AppendEvent(txn, event, event.key, &next_seq);
+      if (!added.ok()) return added.status();
+      if (*added) ++appended;
+    }
+    if (Status put = txn.Put(impl.cursors, CursorKey(key), EncodeFeedCursor(cursor)); !put.ok()) {
+      return put;
+    }
+    if (next_seq == *first_seq) return Status::Ok();
+    return txn.Put(impl.meta, kNextSeqName, Be64(next_seq));
+  });
+  if (!s.ok()) return s;
+  return appended;
 }
 
 namespace {

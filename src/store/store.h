@@ -15,6 +15,8 @@
 //                                                          kMaxAttemptsPerEvent of each event
 //   endpoints sink URL or folder                          -> EndpointRecord
 //   tokens    token handle                                -> TokenRecord
+//   cursors   cnpj + '\0' + feed + '\0' + environment      -> FeedCursor  where each
+//                                                          received-document feed stands
 //   meta      "schema_version" -> be32, "next_seq" -> be64 (the next outbox seq)
 // (Stores written before `company_ready` had one `ready` table ordered by time alone; Open()
 // moves its entries over.)
@@ -100,6 +102,19 @@ struct WatchUpdate {
   std::optional<HistoryEntry> history;
 };
 
+// Identifies one received-document feed's cursor: the API keeps one `versao` sequence per CNPJ,
+// feed and environment. None of the parts contains NUL.
+struct FeedCursorKey {
+  std::string cnpj;
+  std::string feed;         // "nfe", "cte", "nfse"
+  std::string environment;  // "producao", "homologacao", or the base URL when only that is set
+};
+
+// Where one feed stands: the highest versao whose documents are in the outbox, and when the feed
+// was last fetched (wall time).
+struct FeedCursor {
+  int64_t versao = 0;
+  int64_t fetched_ms = 0;
 // One watch to register with its own first poll (AddWatches).
 struct NewWatch {
   WatchKey key;
@@ -254,6 +269,18 @@ class Store {
   Status PutToken(const std::string& handle, const TokenRecord& record);
   // Every token record, by handle.
   Result<std::vector<std::pair<std::string, TokenRecord>>> Tokens();
+
+  // ---- received-document feeds ----------------------------------------------------------
+
+  // The cursor of `key`, or nullopt when the feed was never fetched.
+  Result<std::optional<FeedCursor>> GetCursor(const FeedCursorKey& key);
+
+  // One fetched page, in one transaction: appends `events` to the outbox (seq assigned here;
+  // an event whose id is already there is dropped, so a page fetched again after a crash adds
+  // nothing twice) and stores `cursor` for `key`. A crash therefore leaves either both or
+  // neither. Returns how many events were appended.
+  Result<size_t> ApplyFeedPage(const FeedCursorKey& key, const FeedCursor& cursor,
+                               const std::vector<EventRecord>& events);
 
   // ---- learned models --------------------------------------------------------------------
 

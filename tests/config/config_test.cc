@@ -123,6 +123,31 @@ TEST_F(ConfigTest, AbsoluteDirsAreKept) {
   EXPECT_EQ(global->companies_dir, "/srv/c");
 }
 
+TEST_F(ConfigTest, SpoolDirIsOffByDefaultAndResolvedLikeDataDir) {
+  Result<GlobalConfig> off = LoadGlobalConfig(WriteGlobal());
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_EQ(off->spool_dir, "");
+
+  Result<GlobalConfig> empty = LoadGlobalConfig(WriteGlobal("spool_dir =\n"));
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_EQ(empty->spool_dir, "");
+
+  Result<GlobalConfig> relative = LoadGlobalConfig(WriteGlobal("spool_dir = spool/in/\n"));
+  ASSERT_TRUE(relative.ok()) << relative.status().ToString();
+  EXPECT_EQ(relative->spool_dir, dir_.Sub("spool/in"));
+}
+
+TEST_F(ConfigTest, SpoolDirThatIsDataDirIsRejectedWithTheLine) {
+  std::string path = WriteGlobal("spool_dir = ./data\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_FALSE(global.ok());
+  EXPECT_EQ(global.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(global.status().message(),
+              HasSubstr(path + ":3: spool_dir " + dir_.Sub("data") + " is also data_dir"));
+}
+
 TEST_F(ConfigTest, MissingDataDirNamesTheKeyAndFile) {
   std::string path = dir_.WriteFile("gatilho.conf", "companies_dir = companies\n");
 
@@ -1285,6 +1310,78 @@ TEST_F(ConfigTest, LocalApiBadListenAndBodyLimitNameTheKey) {
 }
 
 // --- Printing URLs ----------------------------------------------------------------------------
+
+// --- Received-document feeds ------------------------------------------------------------------
+
+TEST_F(ConfigTest, ReceivedFeedsAreOffByDefault) {
+  Result<CompanyConfig> company = LoadCompanyConfig(WriteCompany("acme", ValidCompany()));
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_TRUE(company->received.feeds.empty());
+  EXPECT_EQ(company->received.interval_minutes, 30);
+  EXPECT_EQ(company->events.count("nfe_recebida"), 1u);
+}
+
+TEST_F(ConfigTest, ReadsTheReceivedSection) {
+  std::string path = WriteCompany(
+      "acme", ValidCompany("[received]\nfeeds = nfe, cte,nfse\ninterval_minutes = 5\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_EQ(company->received.feeds, (std::set<std::string>{"nfe", "cte", "nfse"}));
+  EXPECT_EQ(company->received.interval_minutes, 5);
+}
+
+TEST_F(ConfigTest, AnEmptyFeedsListFollowsNone) {
+  Result<CompanyConfig> company =
+      LoadCompanyConfig(WriteCompany("acme", ValidCompany("[received]\nfeeds =\n")));
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_TRUE(company->received.feeds.empty());
+}
+
+TEST_F(ConfigTest, UnknownReceivedFeedListsTheKnownOnes) {
+  std::string path = WriteCompany("acme", ValidCompany("[received]\nfeeds = nfe, mdfe\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":5: received.feeds names an unknown feed 'mdfe'; known feeds: "
+                               "nfe, cte, nfse"));
+}
+
+TEST_F(ConfigTest, ReceivedIntervalMustBeFrom5To1440Minutes) {
+  for (const char* value : {"4", "1441", "trinta"}) {
+    std::string path = WriteCompany(
+        "acme",
+        ValidCompany("[received]\nfeeds = nfe\ninterval_minutes = " + std::string(value) + "\n"));
+
+    Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+    ASSERT_FALSE(company.ok()) << value;
+    EXPECT_THAT(company.status().message(),
+                HasSubstr(path + ":6: received.interval_minutes must be a whole number from 5 to "
+                                 "1440"));
+  }
+  EXPECT_TRUE(
+      LoadCompanyConfig(WriteCompany("acme", ValidCompany("[received]\ninterval_minutes = 1440\n")))
+          .ok());
+}
+
+TEST_F(ConfigTest, AFollowedFeedNeedsItsEventEnabled) {
+  std::string path = WriteCompany(
+      "acme", ValidCompany("events = autorizado, cte_recebida\n[received]\nfeeds = nfe, cte\n"));
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":6: received.feeds names nfe but events does not list "
+                               "nfe_recebida"));
+  EXPECT_THAT(company.status().message(), Not(HasSubstr("names cte")));
+}
 
 }  // namespace
 }  // namespace gatilho

@@ -604,6 +604,45 @@ TEST_F(PollerTest, UnauthorizedPausesTheCompany) {
   EXPECT_EQ(RequestsWith("tok-acme"), 3u);
 }
 
+TEST_F(PollerTest, CreditsTakenForOtherRequestsLeaveThePollsLess) {
+  AddCompany("acme", "tok-acme");
+  AddCompany("beta", "tok-beta");
+  Poller::Options options;
+  options.budget_share = 0.05;  // 5 of the default 100 per minute
+  Poller& poller = MakePoller(options);
+  Watch("acme", Refs("R", 10));
+
+  HttpResponse answered;
+  answered.status = 200;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(poller.TryAcquireCredit("acme"));
+    poller.OnCreditResponse("acme", answered);
+  }
+  EXPECT_EQ(TurnUntilQuiet(), 2u);
+  EXPECT_FALSE(poller.TryAcquireCredit("acme"));
+  EXPECT_GT(poller.NextCreditWallMs("acme"), clock_.WallMs());
+  EXPECT_FALSE(poller.TryAcquireCredit("nobody"));
+  // Another token's budget is untouched.
+  EXPECT_TRUE(poller.TryAcquireCredit("beta"));
+  EXPECT_EQ(poller.NextCreditWallMs("beta"), clock_.WallMs());
+}
+
+TEST_F(PollerTest, A429AnsweredToAnotherRequestPausesThePolls) {
+  AddCompany("acme", "tok-acme");
+  Poller& poller = MakePoller();
+  Watch("acme", {"R1"});
+  ASSERT_TRUE(poller.TryAcquireCredit("acme"));
+  HttpResponse refused;
+  refused.status = 429;
+  refused.headers = {{"rate-limit-reset", "30"}};
+  poller.OnCreditResponse("acme", refused);
+
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_EQ(poller.NextCreditWallMs("acme"), clock_.WallMs() + 30 * kSecond);
+  clock_.Advance(30 * kSecond);
+  EXPECT_EQ(Turn(), 1u);
+}
+
 TEST_F(PollerTest, WatchOfCompanyWithoutConfigIsDeferred) {
   AddCompany("acme", "tok-acme");
   MakePoller();

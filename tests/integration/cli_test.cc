@@ -142,7 +142,7 @@ TEST_F(CliTest, SecondDaemonOnTheSameStoreIsRefused) {
   StartDaemon();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CliRun second = Cli({"run"});
-  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_EQ(second.exit_code, 3) << "the documented code for a data directory in use";
 }
 
 TEST_F(CliTest, SigtermStopsTheDaemonWithStatus0) {

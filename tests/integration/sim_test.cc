@@ -3,8 +3,10 @@
 #include <openssl/hmac.h>
 #include <signal.h>
 
+#include <boost/json.hpp>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -446,6 +448,125 @@ TEST_F(SimTest, ReceiverFailFirstAnswers503) {
   EXPECT_EQ(Number(stats, "received"), 5);
   EXPECT_EQ(Number(stats, "accepted"), 2);
   EXPECT_EQ(Number(stats, "duplicates"), 1);
+}
+
+// ---- received-document feeds -------------------------------------------------------------------
+
+constexpr char kReceiverCnpj[] = "44555666000177";
+
+boost::json::array Items(const HttpResult& result) {
+  boost::system::error_code ec;
+  boost::json::value value = boost::json::parse(result.body, ec);
+  if (ec || !value.is_array()) {
+    ADD_FAILURE() << "not a JSON array: " << result.body;
+    return {};
+  }
+  return value.as_array();
+}
+
+TEST_F(SimTest, ReceivedFeedPagesByVersaoWithTheDocumentedHeaders) {
+  const std::string api = Launch({"api"});
+  ASSERT_FALSE(api.empty());
+  const HttpResult added = HttpCall("POST", api + "/__sim/received",
+                                    R"({"feed":"nfe","cnpj":"44555666000177","count":150})");
+  ASSERT_EQ(added.status, 201);
+
+  const std::string list = api + "/v2/nfes_recebidas?cnpj=" + kReceiverCnpj;
+  const HttpResult first = Api("GET", list + "&versao=0");
+  ASSERT_EQ(first.status, 200);
+  const boost::json::array page = Items(first);
+  ASSERT_EQ(page.size(), 100u);
+  EXPECT_EQ(first.Header("x-total-count"), "150");
+  EXPECT_EQ(first.Header("x-max-version"), "100");
+  const boost::json::object& item = page.front().as_object();
+  EXPECT_EQ(item.at("versao").as_int64(), 1);
+  EXPECT_EQ(item.at("chave_nfe").as_string().size(), 44u);
+  EXPECT_EQ(item.at("cnpj_destinatario").as_string(), kReceiverCnpj);
+  EXPECT_EQ(item.at("situacao").as_string(), "autorizada");
+  for (const char* field : {"nome_emitente", "documento_emitente", "valor_total", "data_emissao",
+                            "manifestacao_destinatario", "nfe_completa", "tipo_nfe", "digest_value",
+                            "numero_carta_correcao", "carta_correcao", "data_carta_correcao",
+                            "data_cancelamento", "justificativa_cancelamento"}) {
+    EXPECT_TRUE(item.contains(field)) << field;
+  }
+
+  const HttpResult second = Api("GET", list + "&versao=100");
+  EXPECT_EQ(Items(second).size(), 50u);
+  EXPECT_EQ(second.Header("x-total-count"), "50");
+  EXPECT_EQ(second.Header("x-max-version"), "150");
+  const HttpResult end = Api("GET", list + "&versao=150");
+  EXPECT_EQ(end.status, 200);
+  EXPECT_TRUE(Items(end).empty());
+  EXPECT_EQ(end.Header("x-total-count"), "0");
+  // Another CNPJ, or another feed of the same one, holds nothing.
+  EXPECT_TRUE(Items(Api("GET", api + "/v2/nfes_recebidas?cnpj=11222333000181")).empty());
+  EXPECT_TRUE(
+      Items(Api("GET", api + "/v2/ctes_recebidas?cnpj=" + std::string(kReceiverCnpj))).empty());
+}
+
+TEST_F(SimTest, ChangingAReceivedDocumentBumpsItsVersao) {
+  const std::string api = Launch({"api"});
+  ASSERT_FALSE(api.empty());
+  const HttpResult cte = HttpCall("POST", api + "/__sim/received",
+                                  R"({"feed":"cte","cnpj":"44555666000177","chave":"CTE-1"})");
+  ASSERT_EQ(cte.status, 201);
+  EXPECT_EQ(Number(cte.body, "versao"), 1);
+  const HttpResult nfse = HttpCall("POST", api + "/__sim/received",
+                                   R"({"feed":"nfse","cnpj":"44555666000177","chave":"NFSE-1"})");
+  EXPECT_EQ(Number(nfse.body, "versao"), 2);  // one versao counter per CNPJ, across feeds
+  EXPECT_EQ(Field(nfse.body, "status"), "autorizado");
+
+  const HttpResult cancelled =
+      HttpCall("POST", api + "/__sim/received",
+               R"({"feed":"cte","cnpj":"44555666000177","chave":"CTE-1","situacao":"cancelada"})");
+  ASSERT_EQ(cancelled.status, 200);
+  EXPECT_EQ(Number(cancelled.body, "versao"), 3);
+  EXPECT_FALSE(Field(cancelled.body, "data_cancelamento").empty());
+
+  const boost::json::array after =
+      Items(Api("GET", api + "/v2/ctes_recebidas?cnpj=44555666000177&versao=1"));
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(after[0].at("chave").as_string(), "CTE-1");
+  EXPECT_EQ(after[0].at("situacao").as_string(), "cancelada");
+  EXPECT_EQ(after[0].at("versao").as_int64(), 3);
+  // The old version is gone from the feed: a document appears once, at its latest versao.
+  EXPECT_EQ(Items(Api("GET", api + "/v2/ctes_recebidas?cnpj=44555666000177")).size(), 1u);
+
+  EXPECT_EQ(HttpCall("POST", api + "/__sim/received", R"({"feed":"mdfe","cnpj":"1"})").status, 400);
+  EXPECT_EQ(HttpCall("POST", api + "/__sim/received", R"({"feed":"nfe"})").status, 400);
+}
+
+TEST_F(SimTest, ReceivedFeedsCostCreditsAndCheckTheirParameters) {
+  const std::string api = Launch({"api", "--token", kToken, "--rate-limit", "3"});
+  ASSERT_FALSE(api.empty());
+  const std::string list = api + "/v2/nfses_recebidas?cnpj=44555666000177";
+
+  EXPECT_EQ(HttpCall("GET", list, "", std::string("outro")).status, 401);
+  const HttpResult ok = Api("GET", list);
+  EXPECT_EQ(ok.status, 200);
+  EXPECT_EQ(ok.Header("rate-limit-remaining"), "2");
+  EXPECT_EQ(Api("GET", api + "/v2/nfses_recebidas").status, 400);  // no cnpj
+  EXPECT_EQ(Api("GET", list + "&versao=abc").status, 400);
+  EXPECT_EQ(Api("GET", list).status, 429);
+
+  const std::string stats = HttpCall("GET", api + "/__sim/stats").body;
+  EXPECT_EQ(Number(stats, "feed_requests"), 3);
+  EXPECT_EQ(Number(stats, "rate_limited"), 1);
+}
+
+TEST_F(SimTest, ReceivedOptionGeneratesDocumentsInEveryFeed) {
+  const std::string api = Launch({"api", "--received", "3", "--received-cnpj", kReceiverCnpj});
+  ASSERT_FALSE(api.empty());
+  std::set<int64_t> versions;
+  for (const char* feed : {"nfes_recebidas", "ctes_recebidas", "nfses_recebidas"}) {
+    const boost::json::array items =
+        Items(Api("GET", api + "/v2/" + feed + "?cnpj=" + std::string(kReceiverCnpj)));
+    EXPECT_EQ(items.size(), 3u) << feed;
+    for (const boost::json::value& item : items)
+      versions.insert(item.at("versao").as_int64());
+  }
+  EXPECT_EQ(versions.size(), 9u);
+  EXPECT_EQ(Number(HttpCall("GET", api + "/__sim/stats").body, "received_documents"), 9);
 }
 
 }  // namespace

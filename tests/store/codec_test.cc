@@ -121,5 +121,23 @@ TEST(Codec, DecodeRejectsUnknownEnumValues) {
   EXPECT_NE(decoded.status().message().find("watch state 9"), std::string::npos);
 }
 
+TEST(Codec, FeedCursorRoundTripsAndRefusesBrokenBytes) {
+  const std::string bytes = EncodeFeedCursor(FeedCursor{4242, 1'700'000'000'000});
+  EXPECT_EQ(static_cast<uint8_t>(bytes[0]), kEncodingVersion);
+  Result<FeedCursor> decoded = DecodeFeedCursor(bytes);
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->versao, 4242);
+  EXPECT_EQ(decoded->fetched_ms, 1'700'000'000'000);
+  EXPECT_EQ(DecodeFeedCursor(bytes.substr(0, 9)).status().code(), Status::Code::kCorruption);
+  EXPECT_EQ(DecodeFeedCursor(bytes + "x").status().code(), Status::Code::kCorruption);
+  EXPECT_FALSE(DecodeFeedCursor(EncodeFeedCursor(FeedCursor{-1, 0})).ok());
+}
+
+TEST(Codec, CursorKeysOfDifferentFeedsNeverMeet) {
+  EXPECT_NE(CursorKey({"1", "nfe", "producao"}), CursorKey({"1", "nfes", "producao"}));
+  EXPECT_NE(CursorKey({"1", "nfe", "producao"}), CursorKey({"1", "nfe", "homologacao"}));
+  EXPECT_NE(CursorKey({"12", "nfe", "x"}), CursorKey({"1", "2nfe", "x"}));
+}
+
 }  // namespace
 }  // namespace gatilho

@@ -99,6 +99,92 @@ class StoreTest : public ::testing::Test {
   const WatchKey key_{"acme", DocType::kNfe, "PED-1"};
 };
 
+// ---- received-document feeds ------------------------------------------------------------
+
+// An event of received document `chave` (its own key, as the feed follower makes them).
+EventRecord ReceivedEventFor(const std::string& chave, const std::string& id) {
+  EventRecord event = MakeEvent(id, kNow);
+  event.key = WatchKey{"acme", DocType::kNfe, "recebida:" + chave};
+  event.type = "nfe_recebida";
+  return event;
+}
+
+TEST_F(StoreTest, AFeedWithoutCursorWasNeverFetched) {
+  Result<std::optional<FeedCursor>> cursor = store_->GetCursor({"44555666000177", "nfe", "x"});
+  ASSERT_TRUE(cursor.ok()) << cursor.status().ToString();
+  EXPECT_FALSE(cursor->has_value());
+}
+
+TEST_F(StoreTest, APageWritesItsEventsAndTheCursorTogether) {
+  const FeedCursorKey key{"44555666000177", "nfe", "producao"};
+  Result<size_t> added = store_->ApplyFeedPage(
+      key, FeedCursor{12, kNow}, {ReceivedEventFor("K1", "e1"), ReceivedEventFor("K2", "e2")});
+  ASSERT_TRUE(added.ok()) << added.status().ToString();
+  EXPECT_EQ(*added, 2u);
+
+  Result<std::optional<FeedCursor>> cursor = store_->GetCursor(key);
+  ASSERT_TRUE(cursor.ok());
+  ASSERT_TRUE(cursor->has_value());
+  EXPECT_EQ((*cursor)->versao, 12);
+  EXPECT_EQ((*cursor)->fetched_ms, kNow);
+  // Other feeds and environments of the CNPJ keep their own cursors.
+  EXPECT_FALSE(store_->GetCursor({"44555666000177", "cte", "producao"})->has_value());
+  EXPECT_FALSE(store_->GetCursor({"44555666000177", "nfe", "homologacao"})->has_value());
+
+  auto ready = store_->ReadyEvents("acme", kNow, 10);
+  ASSERT_TRUE(ready.ok());
+  ASSERT_EQ(ready->size(), 2u);
+  EXPECT_EQ((*ready)[0].key.ref, "recebida:K1");
+  EXPECT_EQ((*ready)[0].type, "nfe_recebida");
+}
+
+TEST_F(StoreTest, APageFetchedAgainAddsNoEventTwice) {
+  const FeedCursorKey key{"44555666000177", "nfe", "producao"};
+  ASSERT_TRUE(store_->ApplyFeedPage(key, FeedCursor{5, kNow}, {ReceivedEventFor("K1", "e1")}).ok());
+  Result<size_t> again = store_->ApplyFeedPage(
+      key, FeedCursor{6, kNow + 1}, {ReceivedEventFor("K1", "e1"), ReceivedEventFor("K2", "e2")});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, 1u);
+  EXPECT_EQ(store_->GetCursor(key).value()->versao, 6);
+  auto listed = store_->ListEvents(EventQuery{});
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ(listed->size(), 2u);
+}
+
+TEST_F(StoreTest, AnEmptyPageStillRecordsWhenTheFeedWasFetched) {
+  const FeedCursorKey key{"44555666000177", "cte", "producao"};
+  ASSERT_TRUE(store_->ApplyFeedPage(key, FeedCursor{3, kNow}, {}).ok());
+  ASSERT_TRUE(store_->ApplyFeedPage(key, FeedCursor{3, kNow + 60'000}, {}).ok());
+  EXPECT_EQ(store_->GetCursor(key).value()->fetched_ms, kNow + 60'000);
+}
+
+TEST_F(StoreTest, ReceivedDocumentEventsGoOutInOrderPerDocument) {
+  const FeedCursorKey key{"44555666000177", "nfe", "producao"};
+  ASSERT_TRUE(store_
+                  ->ApplyFeedPage(key, FeedCursor{2, kNow},
+                                  {ReceivedEventFor("K1", "v1"), ReceivedEventFor("K2", "w1")})
+                  .ok());
+  ASSERT_TRUE(store_->ApplyFeedPage(key, FeedCursor{3, kNow}, {ReceivedEventFor("K1", "v2")}).ok());
+
+  // K1's second version waits behind its first; K2 does not wait for either.
+  auto ready = store_->ReadyEvents("acme", kNow, 10);
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{1, 2}));
+  ASSERT_TRUE(store_->RecordAttempt(1, MakeAttempt(1, kNow, 200), EventState::kDelivered, 0).ok());
+  ready = store_->ReadyEvents("acme", kNow, 10);
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(Seqs(*ready), (std::vector<uint64_t>{2, 3}));
+}
+
+TEST_F(StoreTest, CursorsSurviveReopen) {
+  const FeedCursorKey key{"44555666000177", "nfse", "homologacao"};
+  ASSERT_TRUE(store_->ApplyFeedPage(key, FeedCursor{99, kNow}, {}).ok());
+  store_.reset();
+  store_ = OpenStore(dir());
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(store_->GetCursor(key).value()->versao, 99);
+}
+
 // ---- watches -----------------------------------------------------------------------------
 
 TEST_F(StoreTest, AddThenGetRoundTripsEveryField) {
