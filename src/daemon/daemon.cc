@@ -159,9 +159,9 @@ Status Daemon::StartApi() {
                                 : "[" + global.api_address + "]:" + std::to_string(global.api_port);
   if (!server.ok()) {
     api_.reset();
-    return Status::IoError("the local API cannot listen on " + where + " (api_listen in " +
-                           global.config_file + "): " + server.status().message() +
-                           "; stop what uses that port or set api_listen to another one");
+    // The server's message names the address and what to do; this adds which key sets it.
+    return Status::IoError("the local API cannot start (api_listen in " + global.config_file +
+                           "): " + server.status().message());
   }
   api_server_ = std::move(*server);
   const bool loopback = global.api_address.starts_with("127.") || global.api_address == "::1";
