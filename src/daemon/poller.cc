@@ -430,12 +430,15 @@ Status Poller::Flush() {
     }
   }
   decided_.clear();
-  // Answers that waited for a poll's commit can be decided now.
+  // Answers that waited for a poll's commit can be decided now, and committed with this Flush
+  // (a caller about to drop the poller relies on it). Each round decides at least the first
+  // waiting answer of every document, so the rounds end.
   std::vector<SyncAnswer> waiting = std::exchange(waiting_sync_, {});
+  if (waiting.empty()) return Status::Ok();
   for (const SyncAnswer& answer : waiting) {
     if (Status synced = OnSyncAnswer(answer); !synced.ok()) return synced;
   }
-  return Status::Ok();
+  return Flush();
 }
 
 Status Poller::MaybeFlush() {

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -358,6 +359,10 @@ void HttpServer::Impl::AcceptLoop() {
     if (rc <= 0 || (fds[0].revents & POLLIN) == 0) continue;
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;  // the client gave up before we took it, or fds ran out: try again
+    // An answer goes out as several writes (headers, then the body or its chunks); with Nagle's
+    // algorithm each one after the first waits for the client's delayed ACK, ~40 ms a request.
+    int no_delay = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof(no_delay));
     std::lock_guard<std::mutex> lock(mu);
     if (stopping) {
       close(fd);

@@ -185,10 +185,19 @@ class ProxyTest : public ::testing::Test {
 TEST_F(ProxyTest, AnEmissionIsRelayedAndRegistersTheWatch) {
   RecordingWriter writer = Send("POST", "/v2/nfe?ref=N1", kBasicAcme, R"({"cnpj_emitente":"1"})");
 
-  ASSERT_TRUE(writer.begun);
-  EXPECT_TRUE(writer.ended);
+  // A small answer goes out whole.
+  ASSERT_TRUE(writer.sent);
+  EXPECT_FALSE(writer.begun);
   EXPECT_EQ(writer.status, 202);
   EXPECT_EQ(writer.body, R"({"ref":"N1","status":"processando_autorizacao"})");
+  auto header = [&](std::string_view name) {
+    for (const auto& [key, value] : writer.headers) {
+      if (key == name) return value;
+    }
+    return std::string();
+  };
+  EXPECT_EQ(header("Rate-Limit-Remaining"), "57");
+  EXPECT_EQ(header("Content-Type"), "application/json");
   ASSERT_EQ(api_.requests().size(), 1u);
   EXPECT_EQ(api_.requests()[0].Header("authorization"), kBasicAcme);
   EXPECT_EQ(api_.requests()[0].body, R"({"cnpj_emitente":"1"})");
@@ -298,6 +307,7 @@ TEST_F(ProxyTest, AnUnreachableApiIsA502WithAJsonBodyNamingTheHost) {
 
 TEST_F(ProxyTest, ALargeAnswerStreamsThroughInChunks) {
   RecordingWriter writer = Send("GET", "/v2/big");
+  EXPECT_FALSE(writer.sent);
   EXPECT_TRUE(writer.begun);
   EXPECT_TRUE(writer.ended);
   EXPECT_EQ(writer.body.size(), 8u << 20);

@@ -797,8 +797,7 @@ TEST_F(PollerTest, AnAnswerForAWatchBeingPolledWaitsForThatPoll) {
                                              R"({"status":"cancelado"})"))
                   .ok());
   RunHttp();
-  Flush();  // the poll's autorizado, then the answer is decided on top of it
-  Flush();
+  Flush();  // the poll's autorizado, then the answer decided on top of it and committed too
   std::vector<EventRecord> events = EventsOf("acme", "R1");
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0].type, "autorizado");
