@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <optional>
 #include <system_error>
@@ -283,7 +284,7 @@ void SpoolFolder::Scan(const std::set<std::string>& fresh, PassCounts* counts) {
     }
     SyncDir(options_.dir);
     SyncDir(processing);
-    Process(name, counts);
+    Process(name, /*recovering=*/false, counts);
   }
 }
 
@@ -300,14 +301,17 @@ void SpoolFolder::Recover(PassCounts* counts) {
   std::sort(names.begin(), names.end());
   for (const std::string& name : names) {
     spdlog::info("spool: finishing {}, left in {} by an earlier run", name, processing);
-    Process(name, counts);
+    Process(name, /*recovering=*/true, counts);
   }
 }
 
-void SpoolFolder::Process(const std::string& name, PassCounts* counts) {
+void SpoolFolder::Process(const std::string& name, bool recovering, PassCounts* counts) {
   const std::string path = options_.dir + "/" + kProcessing + "/" + name;
   struct stat st;
-  if (stat(path.c_str(), &st) != 0 && errno == ENOENT) return;  // another instance finished it
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;  // another instance finished it
+    st.st_ctim = {std::numeric_limits<time_t>::max(), 0};
+  }
   Result<std::string> text = ReadPrefix(path, options_.limits.max_bytes);
   if (!text.ok()) {
     if (stat(path.c_str(), &st) != 0 && errno == ENOENT) return;
@@ -324,9 +328,24 @@ void SpoolFolder::Process(const std::string& name, PassCounts* counts) {
     Reject(name, keys.status().message(), counts);
     return;
   }
+  std::vector<WatchKey> to_register = *keys;
+  if (recovering) {
+    // The crash may have come after the store took this file. A watch whose cycle started
+    // after the claim (the rename into processing/ set the file's ctime) has what the file
+    // asks for, and registering it again would re-open it if it finished since.
+    int64_t claimed_ms = st.st_ctim.tv_sec == std::numeric_limits<time_t>::max()
+                             ? std::numeric_limits<int64_t>::max()
+                             : int64_t{st.st_ctim.tv_sec} * 1000 + st.st_ctim.tv_nsec / 1'000'000;
+    std::erase_if(to_register, [&](const WatchKey& key) {
+      Result<WatchRecord> record = store_.GetWatch(key);
+      return record.ok() && record->cycle_started_ms >= claimed_ms;
+    });
+  }
   int64_t now = clock_.WallMs();
   int64_t first_poll = options_.first_poll ? options_.first_poll(*keys, now) : now;
-  Result<std::vector<Store::AddOutcome>> added = store_.AddWatches(*keys, now, first_poll);
+  Result<std::vector<Store::AddOutcome>> added =
+      to_register.empty() ? std::vector<Store::AddOutcome>{}
+                          : store_.AddWatches(to_register, now, first_poll);
   if (!added.ok()) {
     spdlog::error(
         "spool: the store did not take the watches of {}: {}; the file stays in processing/ and "
@@ -336,7 +355,7 @@ void SpoolFolder::Process(const std::string& name, PassCounts* counts) {
     retry_processing_ = true;
     return;
   }
-  if (link_ != nullptr) link_->StoreChanged();
+  if (link_ != nullptr && !to_register.empty()) link_->StoreChanged();
   size_t created = 0;
   for (const Store::AddOutcome& outcome : *added)
     created += outcome.created || outcome.new_cycle ? 1 : 0;

@@ -12,11 +12,14 @@
 // Each rename is followed by an fsync of both folders, so a crash cannot lose a move. After the
 // store took the watches, IntakeLink::StoreChanged() wakes the daemon's loop.
 //
-// Crash recovery: Start() first finishes the files left in processing/. A crash after the store
-// took a file's watches but before the move to done/ registers them again: harmless for a watch
-// still in its cycle (nothing changes), but a watch that finished in between (kDone) starts a
-// new cycle: it is polled once more and its final event is delivered again, under a new
-// webhook-id. A store error leaves the file in processing/ and it is tried again at each rescan.
+// Crash recovery: Start() first finishes the files left in processing/. A crash may have come
+// after the store took a file's watches but before the move to done/. Registering a watch
+// again is harmless while it is in its cycle, but a watch that finished (kDone) would start a
+// new cycle: one more poll, and its final event delivered again under a new webhook-id. So
+// recovery skips the watches whose cycle started after the file was claimed (the claim's
+// rename sets the file's ctime); only a clock stepped back by more than the gap between claim
+// and registration can defeat that. A store error leaves the file in processing/ and it is
+// tried again at each rescan.
 //
 // Threads: Start() runs the intake on its own thread, which sleeps in poll() on an inotify
 // descriptor (new files are seen at once) with a rescan every Options::rescan_ms as a fallback
@@ -99,8 +102,9 @@ class SpoolFolder {
   void Scan(const std::set<std::string>& fresh, PassCounts* counts);
   // Processes the files in processing/ (after a crash, or after a store error).
   void Recover(PassCounts* counts);
-  // Registers processing/<name> and moves it on.
-  void Process(const std::string& name, PassCounts* counts);
+  // Registers processing/<name> and moves it on. `recovering`: the file may have been
+  // registered before a crash.
+  void Process(const std::string& name, bool recovering, PassCounts* counts);
   void Reject(const std::string& name, const std::string& reason, PassCounts* counts);
 
   Options options_;

@@ -39,13 +39,13 @@ constexpr ConfigKey kGlobalKeys[] = {
     {"operator_secret"},
     {"breaker_alert_minutes"},
     {"attempt_retention_days"},
+    {"api_token_file"},
+    {"api_listen"},
+    {"api_max_body_kib"},
     {"proxy_listen"},
     {"proxy_upstream"},
     {"proxy_max_body_kib"},
     {"proxy_timeout_seconds"},
-    {"api_token_file"},
-    {"api_listen"},
-    {"api_max_body_kib"},
 };
 
 constexpr ConfigKey kCompanyKeys[] = {
@@ -181,71 +181,6 @@ void ReadDirectory(const ConfigFile& file, std::string_view key, std::string_vie
   out = ResolveAgainst(file.path(), entry->value);
 }
 
-// "address:port" into its parts, or false. The address is IPv4, "localhost" or [IPv6].
-bool ParseListen(std::string_view text, std::string& address, int& port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) return false;
-  std::string_view host = text.substr(0, colon);
-  std::optional<int> number = ParseNumber<int>(text.substr(colon + 1));
-  if (!number || *number < 1 || *number > 65535) return false;
-  if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']') return false;
-    host = host.substr(1, host.size() - 2);
-    if (!std::all_of(host.begin(), host.end(), [](char c) {
-          return c == ':' || c == '.' || std::isxdigit(static_cast<unsigned char>(c));
-        })) {
-      return false;
-    }
-  } else if (host != "localhost") {
-    int parts = 0;
-    std::string_view rest = host;
-    while (true) {
-      size_t dot = rest.find('.');
-      std::optional<int> octet = ParseNumber<int>(rest.substr(0, dot));
-      if (!octet || *octet < 0 || *octet > 255) return false;
-      ++parts;
-      if (dot == std::string_view::npos) break;
-      rest = rest.substr(dot + 1);
-    }
-    if (parts != 4) return false;
-  }
-  address = std::string(host);
-  port = *number;
-  return true;
-}
-
-void ReadProxy(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
-  if (const ConfigEntry* entry = file.Find("proxy_listen"); entry != nullptr) {
-    if (!entry->value.empty() &&
-        !ParseListen(entry->value, global.proxy_address, global.proxy_port)) {
-      errors.Add(file.Locate(*entry) +
-                 ": proxy_listen must be address:port (an IPv4 address, localhost or [IPv6], "
-                 "and a port from 1 to 65535) where the ERP sends its API calls, e.g. "
-                 "127.0.0.1:8471; leave it empty to turn the proxy off; found '" +
-                 entry->value + "'");
-    }
-  }
-  if (const ConfigEntry* entry = file.Find("proxy_upstream")) {
-    // Not quoted back: the URL may carry credentials.
-    if (IsHttpUrl(entry->value) && entry->value.find_first_of("?#") == std::string::npos) {
-      global.proxy_upstream = entry->value;
-      while (global.proxy_upstream.ends_with('/'))
-        global.proxy_upstream.pop_back();
-    } else {
-      errors.Add(file.Locate(*entry) +
-                 ": proxy_upstream must be an http:// or https:// base URL without a query "
-                 "(where the proxy sends requests whose token is no company's), e.g. " +
-                 std::string(kProductionBaseUrl) + "; or remove the line for that default");
-    }
-  }
-  ReadWholeNumber(file, "proxy_max_body_kib", 1, 1048576,
-                  "KiB an ERP request body may have through the proxy; XML imports are large",
-                  global.proxy_max_body_kib, errors);
-  ReadWholeNumber(file, "proxy_timeout_seconds", 1, 600,
-                  "seconds one request through the proxy may take, the API's answer included",
-                  global.proxy_timeout_seconds, errors);
-}
-
 constexpr size_t kMinApiTokenLength = 16;
 
 // api_token_file: the bearer token of the local API. Its contents are never part of a message.
@@ -287,35 +222,84 @@ void ReadApiToken(const ConfigFile& file, GlobalConfig& global, ConfigErrors& er
   global.api_token = std::string(token);
 }
 
-// api_listen = address:port, an IPv4 address or a bracketed IPv6 one ([::1]:8470).
+// "address:port" into its parts, or false. The address is IPv4, "localhost" (127.0.0.1) or
+// [IPv6] (brackets removed).
+bool ParseListen(std::string_view text, std::string& address, int& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view host = text.substr(0, colon);
+  std::optional<int> number = ParseNumber<int>(text.substr(colon + 1));
+  if (!number || *number < 1 || *number > 65535) return false;
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return false;
+    host = host.substr(1, host.size() - 2);
+    if (!std::all_of(host.begin(), host.end(), [](char c) {
+          return c == ':' || c == '.' || std::isxdigit(static_cast<unsigned char>(c));
+        })) {
+      return false;
+    }
+  } else if (host != "localhost") {
+    int parts = 0;
+    std::string_view rest = host;
+    while (true) {
+      size_t dot = rest.find('.');
+      std::optional<int> octet = ParseNumber<int>(rest.substr(0, dot));
+      if (!octet || *octet < 0 || *octet > 255) return false;
+      ++parts;
+      if (dot == std::string_view::npos) break;
+      rest = rest.substr(dot + 1);
+    }
+    if (parts != 4) return false;
+  }
+  // The server binds numeric addresses only.
+  address = host == "localhost" ? "127.0.0.1" : std::string(host);
+  port = *number;
+  return true;
+}
+
+// api_listen = address:port, like proxy_listen.
 void ReadApiListen(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
   const ConfigEntry* entry = file.Find("api_listen");
   if (entry == nullptr) return;
-  std::string_view value = entry->value;
-  size_t colon = value.rfind(':');
-  std::string address;
-  std::optional<int> port;
-  if (colon != std::string_view::npos) {
-    address = std::string(value.substr(0, colon));
-    port = ParseNumber<int>(value.substr(colon + 1));
-    if (address.size() > 2 && address.front() == '[' && address.back() == ']') {
-      address = address.substr(1, address.size() - 2);
-    } else if (address.find(':') != std::string::npos) {
-      address.clear();  // IPv6 without brackets: the port cannot be told apart
+  if (!ParseListen(entry->value, global.api_address, global.api_port)) {
+    errors.Add(file.Locate(*entry) +
+               ": api_listen must be address:port (an IPv4 address, localhost or [IPv6], and a "
+               "port from 1 to 65535) where the local API listens, e.g. 127.0.0.1:8470 or "
+               "[::1]:8470; found '" +
+               entry->value + "'");
+  }
+}
+
+void ReadProxy(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
+  if (const ConfigEntry* entry = file.Find("proxy_listen"); entry != nullptr) {
+    if (!entry->value.empty() &&
+        !ParseListen(entry->value, global.proxy_address, global.proxy_port)) {
+      errors.Add(file.Locate(*entry) +
+                 ": proxy_listen must be address:port (an IPv4 address, localhost or [IPv6], "
+                 "and a port from 1 to 65535) where the ERP sends its API calls, e.g. "
+                 "127.0.0.1:8471; leave it empty to turn the proxy off; found '" +
+                 entry->value + "'");
     }
   }
-  unsigned char buffer[sizeof(struct in6_addr)];
-  bool address_ok = !address.empty() && (inet_pton(AF_INET, address.c_str(), buffer) == 1 ||
-                                         inet_pton(AF_INET6, address.c_str(), buffer) == 1);
-  if (!address_ok || !port || *port < 1 || *port > 65535) {
-    errors.Add(file.Locate(*entry) +
-               ": api_listen must be address:port with an IP address and a port from 1 to 65535 "
-               "(where the local API listens), e.g. 127.0.0.1:8470 or [::1]:8470; found '" +
-               entry->value + "'");
-    return;
+  if (const ConfigEntry* entry = file.Find("proxy_upstream")) {
+    // Not quoted back: the URL may carry credentials.
+    if (IsHttpUrl(entry->value) && entry->value.find_first_of("?#") == std::string::npos) {
+      global.proxy_upstream = entry->value;
+      while (global.proxy_upstream.ends_with('/'))
+        global.proxy_upstream.pop_back();
+    } else {
+      errors.Add(file.Locate(*entry) +
+                 ": proxy_upstream must be an http:// or https:// base URL without a query "
+                 "(where the proxy sends requests whose token is no company's), e.g. " +
+                 std::string(kProductionBaseUrl) + "; or remove the line for that default");
+    }
   }
-  global.api_address = address;
-  global.api_port = *port;
+  ReadWholeNumber(file, "proxy_max_body_kib", 1, 1048576,
+                  "KiB an ERP request body may have through the proxy; XML imports are large",
+                  global.proxy_max_body_kib, errors);
+  ReadWholeNumber(file, "proxy_timeout_seconds", 1, 600,
+                  "seconds one request through the proxy may take, the API's answer included",
+                  global.proxy_timeout_seconds, errors);
 }
 
 GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
@@ -405,11 +389,11 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
   ReadWholeNumber(file, "attempt_retention_days", 1, 3650,
                   "days finished events and their delivery attempts are kept in the store",
                   global.attempt_retention_days, errors);
-  ReadProxy(file, global, errors);
   ReadApiToken(file, global, errors);
   ReadApiListen(file, global, errors);
   ReadWholeNumber(file, "api_max_body_kib", 1, 65536,
                   "KiB a request body to the local API may have", global.api_max_body_kib, errors);
+  ReadProxy(file, global, errors);
   return global;
 }
 

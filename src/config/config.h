@@ -116,14 +116,6 @@ struct GlobalConfig {
   int breaker_alert_minutes = 15;   // 1..10080
   int attempt_retention_days = 30;  // 1..3650: finished events and their attempts older than
                                     // this are removed from the store
-  // The transparent proxy (proxy_listen = address:port): off when proxy_port is 0. The address
-  // is an IPv4 address, "localhost" or a bracketed IPv6 one (brackets removed here).
-  std::string proxy_address;
-  int proxy_port = 0;
-  // Where requests whose token is no company's go; a company's own requests go to its base_url.
-  std::string proxy_upstream = std::string(kProductionBaseUrl);
-  int proxy_max_body_kib = 16384;   // 1..1048576: larger ERP request bodies are answered 413
-  int proxy_timeout_seconds = 120;  // 1..600: for one upstream exchange, answer included
   // Absolute; the folder a legacy ERP drops watch files into (api/spool_file.h); empty: none.
   std::string spool_dir;
   // The local HTTP API (src/api/local_api.h): on when api_token_file is set.
@@ -135,6 +127,14 @@ struct GlobalConfig {
   // What is not wrong enough to refuse the file but deserves a warning line when the daemon
   // starts (a token file others may read). Never holds a secret.
   std::vector<std::string> warnings;
+  // The transparent proxy (proxy_listen = address:port): off when proxy_port is 0. The address
+  // is an IPv4 address, "localhost" or a bracketed IPv6 one (brackets removed here).
+  std::string proxy_address;
+  int proxy_port = 0;
+  // Where requests whose token is no company's go; a company's own requests go to its base_url.
+  std::string proxy_upstream = std::string(kProductionBaseUrl);
+  int proxy_max_body_kib = 16384;   // 1..1048576: larger ERP request bodies are answered 413
+  int proxy_timeout_seconds = 120;  // 1..600: for one upstream exchange, answer included
 };
 
 // Whether `address` (as in GlobalConfig::proxy_address) is a loopback address.

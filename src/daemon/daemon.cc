@@ -60,13 +60,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
   std::unique_ptr<Daemon> daemon(
       new Daemon(config, store, http, clock, options, std::move(*notifier), signal_fd));
   if (Status s = daemon->BuildWorkers(); !s.ok()) return s;
-  if (Status s = daemon->StartProxy(); !s.ok()) return s;
   if (Status s = daemon->StartSpool(); !s.ok()) return s;
   for (const std::string& warning : config.global.warnings)
     spdlog::warn("{}", warning);
   if (!options.once) {
     if (Status s = daemon->StartApi(); !s.ok()) return s;
   }
+  if (Status s = daemon->StartProxy(); !s.ok()) return s;
   return daemon;
 }
 
@@ -159,9 +159,9 @@ Status Daemon::StartApi() {
                                 : "[" + global.api_address + "]:" + std::to_string(global.api_port);
   if (!server.ok()) {
     api_.reset();
-    return Status::IoError("the local API cannot listen on " + where + " (api_listen in " +
-                           global.config_file + "): " + server.status().message() +
-                           "; stop what uses that port or set api_listen to another one");
+    // The server's message names the address and what to do; this adds which key sets it.
+    return Status::IoError("the local API cannot start (api_listen in " + global.config_file +
+                           "): " + server.status().message());
   }
   api_server_ = std::move(*server);
   const bool loopback = global.api_address.starts_with("127.") || global.api_address == "::1";
@@ -428,7 +428,6 @@ Status Daemon::Reload() {
     if (api_) api_->SetConfig(std::make_shared<const Config>(config_));
     return BuildWorkers();
   }
-  if (proxy_) proxy_->SetCompanies(config_.companies);
   // Whoever sends SIGHUP after editing [received] wants to see the feeds at work now.
   feeds_->FetchAllNow();
   if (spool_) spool_->SetCompanies(SpoolCompaniesOf(config_));
@@ -439,6 +438,7 @@ Status Daemon::Reload() {
         "restarts",
         previous.global.spool_dir, config_.global.spool_dir);
   }
+  if (proxy_) proxy_->SetCompanies(config_.companies);
   auto join = [](const std::vector<std::string>& ids) {
     std::string out;
     for (const std::string& id : ids)
@@ -470,10 +470,10 @@ void Daemon::AddToSummary() {
 }
 
 Status Daemon::Drain() {
+  if (spool_) spool_->Stop();
   // The ERP's requests in flight finish (the server waits for them); then their news is taken.
   StopProxy();
   if (Status news = TakeProxyNews(); !news.ok()) return news;
-  if (spool_) spool_->Stop();
   int64_t deadline = clock_.MonotonicMs() + options_.drain_ms;
   while (http_.InFlight() > 0 && clock_.MonotonicMs() < deadline) {
     Status s = http_.Poll(100, nullptr);

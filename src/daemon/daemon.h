@@ -36,9 +36,9 @@
 #include <set>
 #include <string>
 
+#include "api/spool_folder.h"
 #include "api/local_api.h"
 #include "api/proxy.h"
-#include "api/spool_folder.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
@@ -102,6 +102,9 @@ class Daemon {
 
   // Makes the operator notifier, the poller and the dispatcher from config_.
   Status BuildWorkers();
+  // With spool_dir set: creates the spool intake and starts its thread (with once: takes the
+  // files that are there now, on this thread).
+  Status StartSpool();
   // Starts the transparent proxy when proxy_listen is set (not in --once mode); an error names
   // the address when it cannot listen.
   Status StartProxy();
@@ -109,9 +112,6 @@ class Daemon {
   void StopProxy();
   // Hands the proxy's news (ERP requests, synchronous answers) to the poller.
   Status TakeProxyNews();
-  // With spool_dir set: creates the spool intake and starts its thread (with once: takes the
-  // files that are there now, on this thread).
-  Status StartSpool();
   // SIGHUP: reads the configuration again and, when it is sound, finishes what is in flight and
   // rebuilds the workers from it; otherwise logs why and keeps the running one. An error only
   // when the store fails.
@@ -147,11 +147,11 @@ class Daemon {
   std::unique_ptr<Dispatcher> dispatcher_;
   std::unique_ptr<ChangeNotifier> notifier_;
   IntakeInbox inbox_;
+  std::unique_ptr<SpoolFolder> spool_;  // after inbox_, which it calls: stopped before it goes
   // After inbox_, which the proxy reports to: the server goes first, then the handler.
   std::unique_ptr<HttpForwarder> forwarder_;
   std::unique_ptr<Proxy> proxy_;
   std::unique_ptr<HttpServer> proxy_server_;
-  std::unique_ptr<SpoolFolder> spool_;  // after inbox_, which it calls: stopped before it goes
   int signal_fd_;
   int64_t next_prune_mono_ms_ = 0;
   int64_t published_mono_ms_ = -kPublishEveryMs;

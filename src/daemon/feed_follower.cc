@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/url.h"
+
 namespace gatilho {
 
 namespace {
@@ -19,6 +21,7 @@ FeedFollower::FeedFollower(Store& store, HttpClient& http, const Clock& clock,
                            const std::map<std::string, CompanyConfig>& companies, Poller& poller,
                            Options options)
     : store_(store), http_(http), clock_(clock), poller_(poller), options_(options) {
+  std::map<std::string, std::string> follower_of;  // CursorKey parts -> the company following
   for (const auto& [id, company] : companies) {
     for (const std::string& name : company.received.feeds) {
       std::optional<ReceivedFeed> feed = ParseReceivedFeed(name);
@@ -27,9 +30,21 @@ FeedFollower::FeedFollower(Store& store, HttpClient& http, const Clock& clock,
       Feed followed;
       followed.company = &company;
       followed.feed = *feed;
-      // The cursor belongs to the CNPJ at one API: two company files for one CNPJ share it.
+      // Without an environment the API is told apart by its URL, shown without credentials.
       followed.key = FeedCursorKey{
-          company.cnpj, name, company.environment.empty() ? company.base_url : company.environment};
+          company.cnpj, name,
+          company.environment.empty() ? UrlForDisplay(company.base_url) : company.environment};
+      // The API keeps one cursor per CNPJ and feed, so two companies following it would each
+      // advance the other's cursor and each miss what the other fetched.
+      const std::string shared = followed.key.cnpj + '\0' + name + '\0' + followed.key.environment;
+      auto [first, inserted] = follower_of.emplace(shared, id);
+      if (!inserted) {
+        spdlog::error(
+            "companies {} and {} both follow the {} received-document feed of CNPJ {}; only {} "
+            "follows it. Remove {} from received.feeds in {}",
+            first->second, id, name, company.cnpj, first->second, name, company.source_file);
+        continue;
+      }
       feeds_.push_back(std::move(followed));
     }
   }

@@ -81,8 +81,11 @@ Result<ReceivedPage> ParseReceivedPage(ReceivedFeed feed, int64_t cursor, std::s
 WatchKey ReceivedDocumentKey(std::string_view company, ReceivedFeed feed, std::string_view chave);
 
 // The event that tells the ERP about `item`: type ReceivedEventType(feed), payload the item's
-// JSON, due at now_ms. Its id is stable for (company, feed, chave, versao), so a page fetched
-// again after a crash yields the same ids and the outbox drops the repeats.
+// JSON, due at now_ms, cycle 1. Its id is stable for (company, feed, chave, versao), so a page
+// fetched again after a crash yields the same ids and the outbox drops the repeats.
+// TODO(file-sink): a file sink names files by ref, cycle and event type, so a received
+// document's later version is written under its earlier version's name and replaces that file;
+// an ERP that had not read the first file sees only the latest version.
 EventRecord ReceivedEvent(std::string_view company, ReceivedFeed feed, const ReceivedItem& item,
                           int64_t now_ms);
 

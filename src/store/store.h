@@ -107,8 +107,9 @@ struct WatchUpdate {
 // feed and environment. None of the parts contains NUL.
 struct FeedCursorKey {
   std::string cnpj;
-  std::string feed;         // "nfe", "cte", "nfse"
-  std::string environment;  // "producao", "homologacao", or the base URL when only that is set
+  std::string feed;  // "nfe", "cte", "nfse"
+  // "producao", "homologacao", or the base URL (without credentials) when only that is set
+  std::string environment;
 };
 
 // Where one feed stands: the highest versao whose documents are in the outbox, and when the feed

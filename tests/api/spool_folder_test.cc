@@ -170,6 +170,35 @@ TEST_F(SpoolFolderTest, RecoveryOfAFileAlreadyRegisteredChangesNothingForPending
   EXPECT_EQ(FilesIn("done"), (std::vector<std::string>{"a.txt", "a.txt.1"}));
 }
 
+TEST_F(SpoolFolderTest, RecoveryDoesNotReopenAWatchThatFinishedAfterTheCrash) {
+  // The file was claimed (now), the store took its first watch a moment later, the daemon
+  // crashed before the move to done/, and that watch finished before the restart.
+  dir_.WriteFile("spool/processing/a.txt", "acme nfe 1\nacme nfe 2\n");
+  const WatchKey registered{"acme", DocType::kNfe, "1"};
+  int64_t after_claim = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count() +
+                        1'000;
+  ASSERT_TRUE(store_->AddWatches({registered}, after_claim, after_claim).ok());
+  Result<WatchRecord> record = store_->GetWatch(registered);
+  ASSERT_TRUE(record.ok());
+  WatchUpdate finished{registered, 1, *record, {}, std::nullopt};
+  finished.record.state = WatchState::kDone;
+  finished.record.next_poll_ms = 0;
+  ASSERT_TRUE(store_->Apply({finished}).ok());
+  std::unique_ptr<SpoolFolder> folder = MakeFolder();
+
+  SpoolFolder::PassCounts counts = folder->TakeAll();
+
+  EXPECT_EQ(counts.taken, 1u);
+  std::vector<DueWatch> watches = Watches();
+  ASSERT_EQ(watches.size(), 2u);
+  EXPECT_EQ(watches[0].record.state, WatchState::kDone) << "not re-opened";
+  EXPECT_EQ(watches[0].record.cycle, 1u);
+  EXPECT_EQ(watches[1].key.ref, "2") << "the rest of the file is registered";
+  EXPECT_EQ(FilesIn("done"), std::vector<std::string>{"a.txt"});
+}
+
 TEST_F(SpoolFolderTest, NamesBeingWrittenAreIgnored) {
   std::unique_ptr<SpoolFolder> folder = MakeFolder();
   dir_.WriteFile("spool/.hidden", "acme nfe 1\n");

@@ -1311,83 +1311,6 @@ TEST_F(ConfigTest, LocalApiBadListenAndBodyLimitNameTheKey) {
 
 // --- Printing URLs ----------------------------------------------------------------------------
 
-// --- The transparent proxy --------------------------------------------------------------------
-
-TEST_F(ConfigTest, ProxyIsOffByDefaultAndGoesToProductionForUnknownTokens) {
-  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal());
-
-  ASSERT_TRUE(global.ok()) << global.status().ToString();
-  EXPECT_EQ(global->proxy_port, 0);
-  EXPECT_EQ(global->proxy_upstream, "https://api.focusnfe.com.br");
-  EXPECT_EQ(global->proxy_max_body_kib, 16384);
-  EXPECT_EQ(global->proxy_timeout_seconds, 120);
-}
-
-TEST_F(ConfigTest, ReadsEveryProxySetting) {
-  std::string path = WriteGlobal(
-      "proxy_listen = 127.0.0.1:8471\nproxy_upstream = https://homologacao.focusnfe.com.br/\n"
-      "proxy_max_body_kib = 64\nproxy_timeout_seconds = 30\n");
-
-  Result<GlobalConfig> global = LoadGlobalConfig(path);
-
-  ASSERT_TRUE(global.ok()) << global.status().ToString();
-  EXPECT_EQ(global->proxy_address, "127.0.0.1");
-  EXPECT_EQ(global->proxy_port, 8471);
-  EXPECT_EQ(global->proxy_upstream, "https://homologacao.focusnfe.com.br");
-  EXPECT_EQ(global->proxy_max_body_kib, 64);
-  EXPECT_EQ(global->proxy_timeout_seconds, 30);
-}
-
-TEST_F(ConfigTest, ProxyListenTakesLocalhostAndBracketedIpv6) {
-  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal("proxy_listen = [::1]:9000\n"));
-  ASSERT_TRUE(global.ok()) << global.status().ToString();
-  EXPECT_EQ(global->proxy_address, "::1");
-  EXPECT_EQ(global->proxy_port, 9000);
-  EXPECT_TRUE(IsLoopbackAddress(global->proxy_address));
-
-  global = LoadGlobalConfig(WriteGlobal("proxy_listen = localhost:9001\n"));
-  ASSERT_TRUE(global.ok()) << global.status().ToString();
-  EXPECT_EQ(global->proxy_address, "localhost");
-  EXPECT_TRUE(IsLoopbackAddress("127.0.0.2"));
-  EXPECT_FALSE(IsLoopbackAddress("0.0.0.0"));
-  EXPECT_FALSE(IsLoopbackAddress("192.168.1.10"));
-}
-
-TEST_F(ConfigTest, EmptyProxyListenLeavesTheProxyOff) {
-  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal("proxy_listen =\n"));
-  ASSERT_TRUE(global.ok()) << global.status().ToString();
-  EXPECT_EQ(global->proxy_port, 0);
-}
-
-TEST_F(ConfigTest, MalformedProxyListenNamesTheLineAndTheForm) {
-  for (const char* bad : {"8471", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "host:80",
-                          "1.2.3:80", "[zz]:80", ":80"}) {
-    std::string path = WriteGlobal(std::string("proxy_listen = ") + bad + "\n");
-    Result<GlobalConfig> global = LoadGlobalConfig(path);
-    ASSERT_FALSE(global.ok()) << bad;
-    EXPECT_THAT(global.status().message(),
-                HasSubstr(path + ":3: proxy_listen must be address:port"))
-        << bad;
-  }
-}
-
-TEST_F(ConfigTest, ProxyUpstreamMustBeAnHttpBaseUrlAndIsNotEchoed) {
-  for (const char* bad : {"ftp://u:hunter2@api.example", "https://api.example/?token=hunter2"}) {
-    std::string path = WriteGlobal(std::string("proxy_upstream = ") + bad + "\n");
-    Result<GlobalConfig> global = LoadGlobalConfig(path);
-    ASSERT_FALSE(global.ok()) << bad;
-    EXPECT_THAT(global.status().message(), HasSubstr(":3: proxy_upstream must be"));
-    EXPECT_THAT(global.status().message(), Not(HasSubstr("hunter2")));
-  }
-}
-
-TEST_F(ConfigTest, ProxyBoundsAreChecked) {
-  EXPECT_FALSE(LoadGlobalConfig(WriteGlobal("proxy_max_body_kib = 0\n")).ok());
-  EXPECT_FALSE(LoadGlobalConfig(WriteGlobal("proxy_max_body_kib = 1048577\n")).ok());
-  EXPECT_FALSE(LoadGlobalConfig(WriteGlobal("proxy_timeout_seconds = 601\n")).ok());
-  EXPECT_TRUE(LoadGlobalConfig(WriteGlobal("proxy_max_body_kib = 1048576\n")).ok());
-}
-
 // --- Received-document feeds ------------------------------------------------------------------
 
 TEST_F(ConfigTest, ReceivedFeedsAreOffByDefault) {
@@ -1458,6 +1381,83 @@ TEST_F(ConfigTest, AFollowedFeedNeedsItsEventEnabled) {
               HasSubstr(path + ":6: received.feeds names nfe but events does not list "
                                "nfe_recebida"));
   EXPECT_THAT(company.status().message(), Not(HasSubstr("names cte")));
+}
+
+// --- The transparent proxy --------------------------------------------------------------------
+
+TEST_F(ConfigTest, ProxyIsOffByDefaultAndGoesToProductionForUnknownTokens) {
+  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal());
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->proxy_port, 0);
+  EXPECT_EQ(global->proxy_upstream, "https://api.focusnfe.com.br");
+  EXPECT_EQ(global->proxy_max_body_kib, 16384);
+  EXPECT_EQ(global->proxy_timeout_seconds, 120);
+}
+
+TEST_F(ConfigTest, ReadsEveryProxySetting) {
+  std::string path = WriteGlobal(
+      "proxy_listen = 127.0.0.1:8471\nproxy_upstream = https://homologacao.focusnfe.com.br/\n"
+      "proxy_max_body_kib = 64\nproxy_timeout_seconds = 30\n");
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->proxy_address, "127.0.0.1");
+  EXPECT_EQ(global->proxy_port, 8471);
+  EXPECT_EQ(global->proxy_upstream, "https://homologacao.focusnfe.com.br");
+  EXPECT_EQ(global->proxy_max_body_kib, 64);
+  EXPECT_EQ(global->proxy_timeout_seconds, 30);
+}
+
+TEST_F(ConfigTest, ProxyListenTakesLocalhostAndBracketedIpv6) {
+  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal("proxy_listen = [::1]:9000\n"));
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->proxy_address, "::1");
+  EXPECT_EQ(global->proxy_port, 9000);
+  EXPECT_TRUE(IsLoopbackAddress(global->proxy_address));
+
+  global = LoadGlobalConfig(WriteGlobal("proxy_listen = localhost:9001\n"));
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->proxy_address, "127.0.0.1");
+  EXPECT_TRUE(IsLoopbackAddress("127.0.0.2"));
+  EXPECT_FALSE(IsLoopbackAddress("0.0.0.0"));
+  EXPECT_FALSE(IsLoopbackAddress("192.168.1.10"));
+}
+
+TEST_F(ConfigTest, EmptyProxyListenLeavesTheProxyOff) {
+  Result<GlobalConfig> global = LoadGlobalConfig(WriteGlobal("proxy_listen =\n"));
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_EQ(global->proxy_port, 0);
+}
+
+TEST_F(ConfigTest, MalformedProxyListenNamesTheLineAndTheForm) {
+  for (const char* bad : {"8471", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "host:80",
+                          "1.2.3:80", "[zz]:80", ":80"}) {
+    std::string path = WriteGlobal(std::string("proxy_listen = ") + bad + "\n");
+    Result<GlobalConfig> global = LoadGlobalConfig(path);
+    ASSERT_FALSE(global.ok()) << bad;
+    EXPECT_THAT(global.status().message(),
+                HasSubstr(path + ":3: proxy_listen must be address:port"))
+        << bad;
+  }
+}
+
+TEST_F(ConfigTest, ProxyUpstreamMustBeAnHttpBaseUrlAndIsNotEchoed) {
+  for (const char* bad : {"ftp://u:hunter2@api.example", "https://api.example/?token=hunter2"}) {
+    std::string path = WriteGlobal(std::string("proxy_upstream = ") + bad + "\n");
+    Result<GlobalConfig> global = LoadGlobalConfig(path);
+    ASSERT_FALSE(global.ok()) << bad;
+    EXPECT_THAT(global.status().message(), HasSubstr(":3: proxy_upstream must be"));
+    EXPECT_THAT(global.status().message(), Not(HasSubstr("hunter2")));
+  }
+}
+
+TEST_F(ConfigTest, ProxyBoundsAreChecked) {
+  EXPECT_FALSE(LoadGlobalConfig(WriteGlobal("proxy_max_body_kib = 0\n")).ok());
+  EXPECT_FALSE(LoadGlobalConfig(WriteGlobal("proxy_max_body_kib = 1048577\n")).ok());
+  EXPECT_FALSE(LoadGlobalConfig(WriteGlobal("proxy_timeout_seconds = 601\n")).ok());
+  EXPECT_TRUE(LoadGlobalConfig(WriteGlobal("proxy_max_body_kib = 1048576\n")).ok());
 }
 
 }  // namespace

@@ -355,6 +355,20 @@ TEST_F(FeedFollowerTest, FeedsSpendTheTokensShareAndNoMore) {
   EXPECT_EQ(Events().size(), 1000u);
 }
 
+TEST_F(FeedFollowerTest, TwoCompaniesOfOneCnpjDoNotShareAFeed) {
+  AddDocuments("nfes_recebidas", 2);
+  AddCompany("acme", {"nfe"});
+  AddCompany("acme-filial", {"nfe", "cte"});  // the same CNPJ (kCnpj) and API
+  Make();
+
+  // Sharing the API's one cursor, each would miss what the other fetched: acme keeps nfe.
+  EXPECT_EQ(follower_->followed(), 2u);
+  EXPECT_EQ(TurnUntilQuiet(), 2u);
+  for (const EventRecord& event : Events())
+    EXPECT_EQ(event.key.company, "acme");
+  EXPECT_EQ(Events().size(), 2u);
+}
+
 TEST_F(FeedFollowerTest, ACompanyWithoutFeedsFetchesNothing) {
   AddCompany("acme", {});
   Make();

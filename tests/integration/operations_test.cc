@@ -109,6 +109,23 @@ TEST_F(OperationsTest, OnceExitsWith4WhileAnEndpointIsGoneAnd0OnceItIsClean) {
   ExpectEveryEventOnceWithStableIds(ExpectedEvents({kAcme}), Deliveries());
 }
 
+TEST_F(OperationsTest, OnceExitsWith4WhenTheApiRefusesACompanysToken) {
+  std::vector<std::string> args = kFastApi;
+  args.insert(args.end(), {"--blocked-token", kBeta.token});
+  StartApi(args);
+  StartReceiver();
+  WriteConfig({kAcme, kBeta});
+  Submit(kAcme, "nfce", "TOK1");
+  Watch(kAcme, "nfce", {"TOK1"});
+  Watch(kBeta, "nfce", {"TOK2"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(1'200));
+
+  CliRun once = Cli({"run", "--once"});
+
+  EXPECT_EQ(once.exit_code, 4) << "beta's token was refused (403): needs attention";
+  EXPECT_EQ(Deliveries().size(), 1u) << "acme's document went out all the same";
+}
+
 TEST_F(OperationsTest, SigtermDrainsPollsAndDeliveriesInFlightAndLosesNothing) {
   StartApi(kFastApi);
   StartReceiver({"--delay-ms", "3000"});
