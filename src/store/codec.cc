@@ -188,9 +188,9 @@ std::string CursorKey(const FeedCursorKey& key) {
 }
 
 // ---- values ----------------------------------------------------------------------------------
-// The field order below is the version-1 format (version 2 for event records, which appends two
-// fields, and for token records, which append one): changing it requires a new version number and a
-// decoder that still reads the older ones.
+// The field order below is the version-1 format (version 2 for event records, which append two
+// fields, and for token records, which append one): changing it requires a new version number
+// and a decoder that still reads the older ones.
 
 std::string EncodeWatchRecord(const WatchRecord& record) {
   Writer out;
