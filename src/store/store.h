@@ -115,6 +115,8 @@ struct FeedCursorKey {
 struct FeedCursor {
   int64_t versao = 0;
   int64_t fetched_ms = 0;
+};
+
 // One watch to register with its own first poll (AddWatches).
 struct NewWatch {
   WatchKey key;
