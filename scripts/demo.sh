@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The demo: gatilho watching a few dozen documents of several types and companies, submitted to
 # gatilho-sim (a local simulator of the fiscal API), with their webhooks arriving at a local
-# receiver that checks every signature. Everything runs on loopback in a temporary folder.
+# receiver that checks every signature. The documents reach gatilho the three ways an ERP can
+# tell it: a third are emitted through its transparent proxy (which registers them by itself),
+# a third are registered over its local HTTP API, and a third are listed in a file dropped into
+# its spool folder. Everything runs on loopback in a temporary folder.
 #
 #   scripts/demo.sh [--documents N] [--keep]
 set -euo pipefail
@@ -41,6 +44,15 @@ wait_port() {  # waits for "listening on http://127.0.0.1:PORT" in a log file
   echo "demo: $1 never said it was listening" >&2; exit 1
 }
 
+free_port() {  # a loopback port nothing listens on (the config files need a fixed one)
+  local port
+  for _ in $(seq 50); do
+    port=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  echo "demo: found no free port" >&2; exit 1
+}
+
 secret="whsec_$(head -c 32 /dev/urandom | base64)"
 token_acme="demo-token-acme-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 token_beta="demo-token-beta-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -57,11 +69,20 @@ api_port=$(wait_port "$work/sim.log")
 pids+=($!)
 receiver_port=$(wait_port "$work/receiver.log")
 
-mkdir -p "$work/companies" "$work/data"
+mkdir -p "$work/companies" "$work/data" "$work/spool"
+local_api_port=$(free_port)
+proxy_port=$(free_port)
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/api.token"
+chmod 600 "$work/api.token"
+api_token=$(cat "$work/api.token")
 cat >"$work/gatilho.conf" <<CONF
 data_dir = data
 companies_dir = companies
 log_level = info
+api_token_file = api.token
+api_listen = 127.0.0.1:$local_api_port
+proxy_listen = 127.0.0.1:$proxy_port
+spool_dir = spool
 CONF
 for company in acme beta; do
   token_var="token_$company"
@@ -82,18 +103,40 @@ echo
 
 "$bin/gatilho" run --config "$work/gatilho.conf" 2>"$work/gatilho.log" &
 pids+=($!)
+for _ in $(seq 100); do
+  curl -sf -o /dev/null -H "Authorization: Bearer $api_token" \
+    "http://127.0.0.1:$local_api_port/healthz" && break
+  sleep 0.1
+done
 
-echo "submitting $documents documents to the simulated API and watching them..."
+echo "submitting $documents documents; the ERP tells gatilho about them three ways:"
+echo "  through the proxy (port $proxy_port), the local API (port $local_api_port), a spool file"
 types=(nfe nfce nfse nfsen cte mdfe nfcom)
+spool_lines=""
 for i in $(seq 1 "$documents"); do
   company=$([ $((i % 2)) -eq 0 ] && echo acme || echo beta)
   token_var="token_$company"
   type=${types[$((i % ${#types[@]}))]}
   ref="PEDIDO-$i"
-  curl -s -o /dev/null -u "${!token_var}:" -X POST -H 'Content-Type: application/json' \
-    -d '{"natureza_operacao":"Venda"}' "http://127.0.0.1:$api_port/v2/$type?ref=$ref"
-  "$bin/gatilho" watch --config "$work/gatilho.conf" --quiet "$company" "$type" "$ref"
+  case $((i % 3)) in
+    0)  # emitted through the proxy: gatilho registers the watch from the answer by itself
+      curl -s -o /dev/null -u "${!token_var}:" -X POST -H 'Content-Type: application/json' \
+        -d '{"natureza_operacao":"Venda"}' "http://127.0.0.1:$proxy_port/v2/$type?ref=$ref" ;;
+    1)  # emitted straight to the API, then registered over the local HTTP API
+      curl -s -o /dev/null -u "${!token_var}:" -X POST -H 'Content-Type: application/json' \
+        -d '{"natureza_operacao":"Venda"}' "http://127.0.0.1:$api_port/v2/$type?ref=$ref"
+      curl -s -o /dev/null -H "Authorization: Bearer $api_token" -X POST \
+        -d "{\"company\":\"$company\",\"type\":\"$type\",\"ref\":\"$ref\"}" \
+        "http://127.0.0.1:$local_api_port/v1/watches" ;;
+    2)  # emitted straight to the API, then listed in a file for the spool folder
+      curl -s -o /dev/null -u "${!token_var}:" -X POST -H 'Content-Type: application/json' \
+        -d '{"natureza_operacao":"Venda"}' "http://127.0.0.1:$api_port/v2/$type?ref=$ref"
+      spool_lines+="$company $type $ref"$'\n' ;;
+  esac
 done
+# Written under a .tmp name and renamed, as the spool folder asks, so it is never read half-done.
+printf '%s' "$spool_lines" >"$work/spool/lote-1.txt.tmp"
+mv "$work/spool/lote-1.txt.tmp" "$work/spool/lote-1.txt"
 echo "webhooks arriving at the ERP (receiver on port $receiver_port):"
 echo
 
@@ -119,5 +162,10 @@ echo "  webhooks received and verified by the ERP: $received"
 first_number() { grep -o "\"$1\":[0-9]*" | head -n1 | cut -d: -f2; }
 echo "  API requests (the ERP's submissions and gatilho's polls): $(echo "$stats" | first_number requests)"
 echo "  requests refused with 429: $(echo "$stats" | first_number rate_limited)"
+echo "  the spool file went to: $(cd "$work/spool" && ls -d done/* rejected/* 2>/dev/null | tr '\n' ' ')"
+echo "  from /metrics:"
+curl -s -H "Authorization: Bearer $api_token" "http://127.0.0.1:$local_api_port/metrics" |
+  grep -E '^gatilho_(polls_total|deliveries_total|dead_letters_total|token_erp_requests_total)' |
+  sed 's/^/    /'
 echo "  one document in detail:"
 "$bin/gatilho" status --config "$work/gatilho.conf" acme nfce PEDIDO-8 | sed 's/^/    /'

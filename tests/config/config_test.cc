@@ -1300,7 +1300,7 @@ TEST_F(ConfigTest, LocalApiTokenShorterThanSixteenIsRefusedWithoutPrintingIt) {
 }
 
 TEST_F(ConfigTest, LocalApiBadListenAndBodyLimitNameTheKey) {
-  std::string path = WriteGlobal("api_listen = localhost:80\napi_max_body_kib = 0\n");
+  std::string path = WriteGlobal("api_listen = erp-host:80\napi_max_body_kib = 0\n");
   Result<GlobalConfig> global = LoadGlobalConfig(path);
 
   ASSERT_FALSE(global.ok());

@@ -200,6 +200,23 @@ class BridgeFixture : public ::testing::Test {
     return stats.contains(name) ? stats.at(name).to_number<int64_t>() : -1;
   }
 
+  // The GETs (consult polls) the simulator has answered, or -1.
+  int64_t SimGets() {
+    boost::json::object stats = JsonGet(api_url_ + "/__sim/stats");
+    if (!stats.contains("by_method")) return -1;
+    return stats.at("by_method").at("GET").to_number<int64_t>();
+  }
+
+  // `gatilho status --json`, parsed; an empty object (and a test failure) when it is not JSON.
+  boost::json::object StatusJson() {
+    CliRun run = Cli({"status", "--json"});
+    EXPECT_EQ(run.exit_code, 0) << run.out;
+    boost::system::error_code ec;
+    boost::json::value parsed = boost::json::parse(run.out, ec);
+    EXPECT_FALSE(ec) << run.out;
+    return !ec && parsed.is_object() ? parsed.as_object() : boost::json::object{};
+  }
+
   std::vector<Delivery> Deliveries() {
     std::vector<Delivery> out;
     std::istringstream lines(ReadFile(dir_.Sub("received.jsonl")));

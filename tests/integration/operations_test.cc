@@ -27,21 +27,6 @@ class OperationsTest : public BridgeFixture {
     ASSERT_EQ(result.status, 200) << result.body << result.error;
   }
 
-  int64_t SimGets() {
-    boost::json::object stats = JsonGet(api_url_ + "/__sim/stats");
-    if (!stats.contains("by_method")) return -1;
-    return stats.at("by_method").at("GET").to_number<int64_t>();
-  }
-
-  boost::json::object StatusJson() {
-    CliRun run = Cli({"status", "--json"});
-    EXPECT_EQ(run.exit_code, 0) << run.out;
-    boost::system::error_code ec;
-    boost::json::value parsed = boost::json::parse(run.out, ec);
-    EXPECT_FALSE(ec) << run.out;
-    return !ec && parsed.is_object() ? parsed.as_object() : boost::json::object{};
-  }
-
   static int64_t Count(boost::json::object& status, const char* group, const char* state) {
     return status[group].as_object()[state].to_number<int64_t>();
   }

@@ -32,15 +32,6 @@ class SpoolTest : public BridgeFixture {
     }
     return true;
   }
-
-  boost::json::object StatusJson() {
-    CliRun run = Cli({"status", "--json"});
-    EXPECT_EQ(run.exit_code, 0) << run.out;
-    boost::system::error_code ec;
-    boost::json::value parsed = boost::json::parse(run.out, ec);
-    EXPECT_FALSE(ec) << run.out;
-    return !ec && parsed.is_object() ? parsed.as_object() : boost::json::object{};
-  }
 };
 
 TEST_F(SpoolTest, DroppedFileGetsItsDocumentsPolledAndDelivered) {
