@@ -9,8 +9,8 @@
 // Threads: any number may share one LmdbEnv (the daemon's loop and its local API); Read() and
 // Write() take turns on a mutex, which is also what lets Grow() resize the map, since LMDB
 // allows that only while the process has no transaction open. No transaction stays open
-// between calls, so other processes sharing the directory are never blocked by a long reader. Never use an LmdbEnv in a
-// process forked from the one that opened it.
+// between calls, so other processes sharing the directory are never blocked by a long reader.
+// Never use an LmdbEnv in a process forked from the one that opened it.
 #pragma once
 
 #include <lmdb.h>

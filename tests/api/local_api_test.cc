@@ -284,8 +284,8 @@ TEST_F(LocalApiTest, InvalidTypeOrRefIs422NamingTheItemAndTheRuleAndChangesNothi
 
   testing::HttpResult bad_ref = Call("POST", "/v1/watches",
                                      R"({"watches":[{"company":"acme","type":"nfe","ref":"A"},
-                                                    {"company":"acme","type":"nfe","ref":"B"},
-                                                    {"company":"acme","type":"nfe","ref":"a b"}]})");
+                   {"company":"acme","type":"nfe","ref":"B"},
+                   {"company":"acme","type":"nfe","ref":"a b"}]})");
   ExpectError(bad_ref, 422, "invalid_ref", "watches[2].ref: ref 'a b' has a space");
 
   testing::HttpResult missing = Call("POST", "/v1/watches", R"({"company":"acme","type":"nfe"})");
