@@ -163,8 +163,9 @@ bool CarriesTheToken(const gatilho::ServerRequest& request) {
 }
 
 // Whether the request carries the token anywhere but in Authorization, where an answer quoting
-// the request could legitimately repeat it.
+// the request (a 405 names the method, a 404 the path) could legitimately repeat it.
 bool EchoesTheToken(const gatilho::ServerRequest& request) {
+  if (request.method.find(kToken) != std::string::npos) return true;
   if (request.target.find(kToken) != std::string::npos) return true;
   if (request.body.find(kToken) != std::string::npos) return true;
   for (const auto& [name, value] : request.headers) {
