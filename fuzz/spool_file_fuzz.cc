@@ -21,7 +21,12 @@ void CheckParse(std::string_view text, const gatilho::SpoolCompanies& companies,
   gatilho::Result<std::vector<gatilho::WatchKey>> keys =
       gatilho::ParseSpoolFile(text, companies, limits);
   if (!keys.ok()) {
-    Check(!keys.status().message().empty());
+    // The reason goes to the log and the .reason file: one line per problem, nothing that
+    // would garble a terminal, and bounded whatever the file holds.
+    const std::string message = keys.status().message();
+    Check(!message.empty() && message.size() < 4096);
+    for (char c : message)
+      Check(c == '\n' || (static_cast<unsigned char>(c) >= 0x20 && c != 0x7f));
     return;
   }
   Check(!keys->empty() && text.size() <= limits.max_bytes);
