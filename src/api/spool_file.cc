@@ -9,6 +9,8 @@ namespace {
 
 // A file with hundreds of bad lines needs the first few to show what is wrong, not all of them.
 constexpr size_t kMaxProblemsListed = 10;
+// A field quoted in a reason is cut here: a line may be as long as the file.
+constexpr size_t kMaxFieldShown = 64;
 
 bool IsBlank(char c) {
   return c == ' ' || c == '\t';
@@ -26,6 +28,25 @@ std::vector<std::string_view> SplitFields(std::string_view line) {
     if (i > start) fields.push_back(line.substr(start, i - start));
   }
   return fields;
+}
+
+// A field of the file as a reason quotes it: the reason goes to the log and the .reason file,
+// where control characters would garble the operator's terminal, so they show as '?'.
+std::string Shown(std::string_view field) {
+  bool cut = field.size() > kMaxFieldShown;
+  if (cut) {
+    size_t end = kMaxFieldShown;
+    while (end > 0 && (static_cast<unsigned char>(field[end]) & 0xC0) == 0x80)
+      --end;
+    field = field.substr(0, end);
+  }
+  std::string out;
+  for (char c : field) {
+    auto byte = static_cast<unsigned char>(c);
+    out += (byte < 0x20 || byte == 0x7f) ? '?' : c;
+  }
+  if (cut) out += "...";
+  return out;
 }
 
 std::string KnownCompanies(const SpoolCompanies& companies) {
@@ -55,12 +76,12 @@ std::string LineProblem(std::string_view line, const SpoolCompanies& companies, 
   }
   auto company = companies.find(std::string(fields[0]));
   if (company == companies.end()) {
-    return "unknown company '" + std::string(fields[0]) +
+    return "unknown company '" + Shown(fields[0]) +
            "'; use the id of a company file (known: " + KnownCompanies(companies) + ")";
   }
   std::optional<DocType> type = ParseDocType(fields[1]);
   if (!type) {
-    return "unknown document type '" + std::string(fields[1]) + "'; use one of " +
+    return "unknown document type '" + Shown(fields[1]) + "'; use one of " +
            std::string(DocTypeNames());
   }
   if (company->second.count(*type) == 0) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <charconv>
+#include <cmath>
 
 #include "fiscal/event_id.h"
 
@@ -51,6 +52,34 @@ std::optional<int64_t> WholeNumber(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
   return value;
+}
+
+// Appends the compact JSON text of `value`, as json::serialize writes it except for numbers
+// beyond a double's range: the parser reads 1e999 as infinity, which json::serialize writes as
+// `Infinity`, not JSON, so the ERP would get a payload it cannot parse. 1e99999 reads back as
+// the same value. The parser's depth limit bounds the recursion.
+void AppendCompactJson(const json::value& value, std::string& out) {
+  if (const json::object* object = value.if_object()) {
+    out += '{';
+    for (auto it = object->begin(); it != object->end(); ++it) {
+      if (it != object->begin()) out += ',';
+      out += json::serialize(it->key());
+      out += ':';
+      AppendCompactJson(it->value(), out);
+    }
+    out += '}';
+  } else if (const json::array* array = value.if_array()) {
+    out += '[';
+    for (size_t i = 0; i < array->size(); ++i) {
+      if (i > 0) out += ',';
+      AppendCompactJson((*array)[i], out);
+    }
+    out += ']';
+  } else if (const double* number = value.if_double(); number != nullptr && std::isinf(*number)) {
+    out += *number > 0 ? "1e99999" : "-1e99999";
+  } else {
+    out += json::serialize(value);
+  }
 }
 
 bool UsableKey(std::string_view chave) {
@@ -162,7 +191,7 @@ Result<ReceivedPage> ParseReceivedPage(ReceivedFeed feed, int64_t cursor, std::s
         state != nullptr && state->is_string()) {
       item.situacao = std::string(state->as_string());
     }
-    item.payload = json::serialize(object);
+    AppendCompactJson(object, item.payload);
     highest = std::max(highest, item.versao);
     page.items.push_back(std::move(item));
   }

@@ -72,6 +72,24 @@ TEST(SpoolFile, UnknownTypeAndTypeTheCompanyDoesNotWatchAreRejected) {
               HasSubstr("line 2: company beta does not watch nfse documents (it watches nfe)"));
 }
 
+// Found reviewing fuzz/spool_file_fuzz.cc: the reason, which goes to the log and the .reason
+// file, quoted a bad company or type as it came, escape sequences and megabytes included.
+TEST(SpoolFile, AReasonQuotesABadFieldWithoutControlCharactersAndCutsItShort) {
+  const std::string long_company(5000, 'z');
+  Result<std::vector<WatchKey>> keys =
+      ParseSpoolFile("ac\x1b[2Jme nfe 1\nacme n\rfe 2\n" + long_company + " nfe 3\n", kCompanies);
+
+  ASSERT_FALSE(keys.ok());
+  const std::string message = keys.status().message();
+  EXPECT_THAT(message, HasSubstr("line 1: unknown company 'ac?[2Jme'"));
+  EXPECT_THAT(message, HasSubstr("line 2: unknown document type 'n?fe'"));
+  EXPECT_THAT(message, HasSubstr("line 3: unknown company '" + std::string(64, 'z') + "...'"));
+  EXPECT_LT(message.size(), 1000u);
+  for (char c : message) {
+    if (c != '\n') EXPECT_GE(static_cast<unsigned char>(c), 0x20) << message;
+  }
+}
+
 TEST(SpoolFile, InvalidRefIsRejectedWithTheCliRule) {
   Result<std::vector<WatchKey>> keys = ParseSpoolFile("acme nfe pedido/12\n", kCompanies);
 

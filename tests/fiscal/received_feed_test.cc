@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
 #include <string>
 
 #include "fiscal/api_paths.h"
@@ -136,6 +137,23 @@ TEST(ParseReceivedPage, MalformedAnswersAreRejected) {
       ParseReceivedPage(nfe, 0, R"([{"chave_nfe":"K","versao":1},3])", {}, {});
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("item 2"), std::string::npos) << bad.status().ToString();
+}
+
+// Found by fuzz/received_feed_fuzz.cc: Boost.JSON reads 1e999 as infinity and serializes it as
+// `Infinity`, so the ERP got a payload that is not JSON.
+TEST(ParseReceivedPage, ANumberBeyondADoubleKeepsThePayloadJson) {
+  const std::string body =
+      R"([{"chave_nfe":"K1","versao":11,"valor_total":1e999,"itens":[-1e999,2.5,"Infinity"]}])";
+  Result<ReceivedPage> page = ParseReceivedPage(ReceivedFeed::kNfe, 0, body, {}, {});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->items.size(), 1u);
+  boost::system::error_code ec;
+  boost::json::value payload = boost::json::parse(page->items[0].payload, ec);
+  ASSERT_FALSE(ec) << page->items[0].payload;
+  EXPECT_EQ(payload.at("valor_total").as_double(), boost::json::parse("1e999").as_double());
+  EXPECT_EQ(payload.at("itens").at(1).as_double(), 2.5);
+  EXPECT_EQ(payload.at("itens").at(2).as_string(), "Infinity");
+  EXPECT_EQ(payload.at("chave_nfe").as_string(), "K1");
 }
 
 TEST(ReceivedDocumentKey, CanNeverBeTheKeyOfAWatch) {
