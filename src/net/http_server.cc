@@ -459,9 +459,15 @@ void HttpServer::Impl::Serve(uint64_t id, int fd) {
     if (stopping) break;
   }
   ::shutdown(fd, SHUT_RDWR);
+  {
+    // Stop() shuts down the fds it finds here; once closed, the number may already belong to
+    // another thread's socket or file, so it leaves the table before it is closed.
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = connections.find(id);
+    if (it != connections.end()) it->second.fd = -1;
+    finished.push_back(id);
+  }
   close(fd);
-  std::lock_guard<std::mutex> lock(mu);
-  finished.push_back(id);
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -528,7 +534,7 @@ void HttpServer::Stop() {
     // Idle connections wait in a read: cutting them ends their threads at once. Busy ones
     // finish their request first and then see `stopping`.
     for (auto& [id, connection] : impl_->connections) {
-      if (!connection.busy) ::shutdown(connection.fd, SHUT_RDWR);
+      if (!connection.busy && connection.fd >= 0) ::shutdown(connection.fd, SHUT_RDWR);
     }
   }
   char byte = 1;
