@@ -36,9 +36,9 @@
 #include <set>
 #include <string>
 
-#include "api/spool_folder.h"
 #include "api/local_api.h"
 #include "api/proxy.h"
+#include "api/spool_folder.h"
 #include "config/config.h"
 #include "core/clock.h"
 #include "daemon/change_notifier.h"
