@@ -73,7 +73,7 @@ size_t OnHeaderLine(char* data, size_t size, size_t count, void* user) {
     std::set<std::string> listed = ConnectionListed(exchange->pending);
     for (auto& [name, value] : exchange->pending) {
       std::string lower = Lowercase(name);
-      if (HttpForwarder::IsHopByHop(lower) || listed.count(lower) != 0) continue;
+      if (IsHopByHopHeader(lower) || listed.count(lower) != 0) continue;
       result.headers.emplace_back(std::move(name), std::move(value));
     }
     exchange->pending.clear();
@@ -152,12 +152,6 @@ HttpForwarder::HttpForwarder(Options options, std::unique_ptr<Shared> shared)
     : options_(std::move(options)), shared_(std::move(shared)) {}
 
 HttpForwarder::~HttpForwarder() = default;
-
-bool HttpForwarder::IsHopByHop(std::string_view name) {
-  std::string lower = Lowercase(name);
-  return lower == "connection" || lower == "keep-alive" || lower.starts_with("proxy-") ||
-         lower == "te" || lower == "trailer" || lower == "transfer-encoding" || lower == "upgrade";
-}
 
 std::string HttpForwarder::HostOf(std::string_view url) {
   size_t scheme = url.find("://");
@@ -238,7 +232,7 @@ ForwardResult HttpForwarder::Forward(std::string_view base_url, const ForwardReq
     std::string lower = Lowercase(name);
     // libcurl writes Host (the upstream's) and Content-Length (of the body it sends) itself;
     // Expect was settled between the ERP and our server.
-    if (IsHopByHop(lower) || listed.count(lower) != 0 || lower == "host" ||
+    if (IsHopByHopHeader(lower) || listed.count(lower) != 0 || lower == "host" ||
         lower == "content-length" || lower == "expect") {
       continue;
     }

@@ -69,10 +69,6 @@ class HttpForwarder {
   ForwardResult Forward(std::string_view base_url, const ForwardRequest& request,
                         const OnHead& on_head, const OnBody& on_body);
 
-  // Whether `name` is a hop-by-hop header (Connection, Keep-Alive, Proxy-*, TE, Trailer,
-  // Transfer-Encoding, Upgrade), which concerns one connection and is never relayed.
-  static bool IsHopByHop(std::string_view name);
-
   // The host (and port, when given) of `url`, for messages: never its path or query.
   static std::string HostOf(std::string_view url);
 

@@ -43,15 +43,6 @@ bool EqualsIgnoringCase(std::string_view a, std::string_view b) {
          });
 }
 
-// Headers that describe one connection rather than the message; the server sets its own.
-bool IsHopByHop(std::string_view name) {
-  static constexpr std::string_view kNames[] = {"connection", "keep-alive", "proxy-connection",
-                                                "te",         "trailer",    "transfer-encoding",
-                                                "upgrade"};
-  return std::any_of(std::begin(kNames), std::end(kNames),
-                     [&](std::string_view hop) { return EqualsIgnoringCase(name, hop); });
-}
-
 // A blocking socket stream with a deadline, in the shape Beast's synchronous read and write
 // want. Asio's own blocking sockets wait forever once a read would block, which would let one
 // silent client pin a thread; poll() with a timeout bounds every wait instead.
@@ -151,7 +142,7 @@ class ConnectionWriter : public ResponseWriter {
     state_ = State::kDone;
     http::response<http::string_body> response(static_cast<http::status>(status), version_);
     for (const auto& [name, value] : headers) {
-      if (!IsHopByHop(name) && !EqualsIgnoringCase(name, "content-length")) {
+      if (!IsHopByHopHeader(name) && !EqualsIgnoringCase(name, "content-length")) {
         response.insert(name, value);
       }
     }
@@ -170,7 +161,7 @@ class ConnectionWriter : public ResponseWriter {
     response_.emplace(static_cast<http::status>(status), version_);
     bool has_length = false;
     for (const auto& [name, value] : headers) {
-      if (IsHopByHop(name)) continue;
+      if (IsHopByHopHeader(name)) continue;
       if (EqualsIgnoringCase(name, "content-length")) has_length = true;
       response_->insert(name, value);
     }
@@ -274,6 +265,14 @@ std::string PeerOf(int fd) {
 }
 
 }  // namespace
+
+bool IsHopByHopHeader(std::string_view name) {
+  static constexpr std::string_view kNames[] = {"connection", "keep-alive",        "te",
+                                                "trailer",    "transfer-encoding", "upgrade"};
+  if (name.size() >= 6 && EqualsIgnoringCase(name.substr(0, 6), "proxy-")) return true;
+  return std::any_of(std::begin(kNames), std::end(kNames),
+                     [&](std::string_view hop) { return EqualsIgnoringCase(name, hop); });
+}
 
 std::string_view ServerRequest::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {

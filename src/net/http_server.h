@@ -30,6 +30,10 @@ namespace gatilho {
 
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
+// Whether `name` (any case) is a hop-by-hop header: Connection, Keep-Alive, Proxy-*, TE,
+// Trailer, Transfer-Encoding or Upgrade. Those concern one connection and are never relayed.
+bool IsHopByHopHeader(std::string_view name);
+
 struct ServerRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, exactly as sent

@@ -260,15 +260,5 @@ TEST(HttpForwarderHost, NamesHostAndPortOnly) {
   EXPECT_EQ(HttpForwarder::HostOf("http://u:p@127.0.0.1:9/v2?token=x"), "127.0.0.1:9");
 }
 
-TEST(HttpForwarderHopByHop, KnowsTheHopByHopHeaders) {
-  for (const char* name : {"Connection", "keep-alive", "Proxy-Authorization", "TE", "Trailer",
-                           "Transfer-Encoding", "Upgrade"}) {
-    EXPECT_TRUE(HttpForwarder::IsHopByHop(name)) << name;
-  }
-  for (const char* name : {"Authorization", "Content-Type", "Rate-Limit-Remaining", "Host"}) {
-    EXPECT_FALSE(HttpForwarder::IsHopByHop(name)) << name;
-  }
-}
-
 }  // namespace
 }  // namespace gatilho

@@ -57,6 +57,16 @@ std::string RawExchange(int port, const std::string& bytes, int timeout_ms = 300
   return out;
 }
 
+TEST(HttpServer, KnowsTheHopByHopHeaders) {
+  for (const char* name : {"Connection", "keep-alive", "Proxy-Authorization", "proxy-connection",
+                           "TE", "Trailer", "Transfer-Encoding", "Upgrade"}) {
+    EXPECT_TRUE(IsHopByHopHeader(name)) << name;
+  }
+  for (const char* name : {"Authorization", "Content-Type", "Rate-Limit-Remaining", "Host"}) {
+    EXPECT_FALSE(IsHopByHopHeader(name)) << name;
+  }
+}
+
 TEST(HttpServer, HandlerSeesMethodTargetHeadersAndBody) {
   std::mutex mu;
   ServerRequest seen;
