@@ -16,6 +16,7 @@
 #include "fiscal/event_id.h"
 #include "support/loopback_server.h"
 #include "support/temp_dir.h"
+#include "support/test_parts.h"
 
 namespace gatilho {
 namespace {
@@ -56,14 +57,7 @@ class PollerTest : public ::testing::Test {
       : server_([this](const LoopbackServer::Request& request) { return Answer(request); }) {}
 
   void SetUp() override {
-    Store::Options store_options;
-    store_options.dir = dir_.Sub("data");
-    Result<std::unique_ptr<Store>> store = Store::Open(store_options);
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-    Result<std::unique_ptr<HttpClient>> http = HttpClient::Create();
-    ASSERT_TRUE(http.ok()) << http.status().ToString();
-    http_ = std::move(*http);
+    ASSERT_TRUE(testing::OpenStoreAndClient(dir_.Sub("data"), &store_, &http_));
   }
 
   // Replaces how the fiscal API answers; the default is the autorizado consult body.
