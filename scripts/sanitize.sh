@@ -20,7 +20,7 @@ case "$mode" in
     ;;
 esac
 logs="$PWD/$build_dir/sanitizer-logs"
-export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$(dirname "$PWD")}
+source scripts/ccache-env.sh
 
 supp="$PWD/scripts"
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$logs/asan"
