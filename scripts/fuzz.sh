@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
 build_dir=build-fuzz
+scripts/install-deps.sh fuzz
 source scripts/ccache-env.sh
 
 # name max_len dictionary

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs, from Debian 12's own packages, whatever gatilho needs to build, test and run its
 # demo and is not installed yet. Safe to run again: it does nothing when all is present.
+#   scripts/install-deps.sh [fuzz]   fuzz adds clang and its libFuzzer runtime (scripts/fuzz.sh)
 set -euo pipefail
 
 # openssl (the command) makes the certificates of the TLS tests.
@@ -11,6 +12,9 @@ packages=(
 )
 # Node.js and npm run the reference Standard Webhooks verifier in the tests. A machine may have
 # them from another source (with npm bundled in nodejs); Debian's packages are used otherwise.
+if [[ ${1:-} == fuzz ]]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   packages+=(nodejs npm)
 fi
