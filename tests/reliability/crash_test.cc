@@ -7,6 +7,7 @@
 // form. The kill delays come from a seed printed in the summary line; GATILHO_CRASH_SEED=S
 // replays the same sequence of delays (the daemon's own timing still varies from run to run).
 #include <signal.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cmath>
@@ -19,6 +20,8 @@
 
 namespace gatilho::testing {
 namespace {
+
+constexpr char kMdbDump[] = "/usr/bin/mdb_dump";
 
 const std::vector<std::string> kTypes = {"nfe", "nfce", "nfse", "nfsen", "cte", "mdfe", "nfcom"};
 
@@ -219,6 +222,17 @@ TEST_F(CrashTest, EveryEventSurvivesRepeatedSigkill) {
   }
   EXPECT_EQ(listed_events, expected.size()) << "gatilho events lists every event once";
 
+  // A second opinion from LMDB's own tool where lmdb-utils is installed: mdb_dump walks every
+  // page of every database, so a torn or dangling page would fail it.
+  std::string lmdb_check = "skipped";
+  if (access(kMdbDump, X_OK) == 0) {
+    std::unique_ptr<Subprocess> dump = Subprocess::Start(kMdbDump, {"-a", DataDir()});
+    ASSERT_NE(dump, nullptr);
+    dump->Drain(Subprocess::DrainMode::kDiscard);
+    EXPECT_EQ(dump->Wait(), 0) << "mdb_dump -a could not read the store after the kills";
+    lmdb_check = "mdb_dump";
+  }
+
   const double wall_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   std::ostringstream summary;
@@ -227,8 +241,8 @@ TEST_F(CrashTest, EveryEventSurvivesRepeatedSigkill) {
           << " kills_delivering=" << moments[KillMoment::kDelivering]
           << " kills_both=" << moments[KillMoment::kBoth]
           << " kills_other=" << moments[KillMoment::kOther] << " deliveries=" << deliveries.size()
-          << " duplicates=" << duplicates << " lost=" << lost << " seed=" << seed
-          << " wall_s=" << std::fixed << std::setprecision(1) << wall_s;
+          << " duplicates=" << duplicates << " lost=" << lost << " lmdb_check=" << lmdb_check
+          << " seed=" << seed << " wall_s=" << std::fixed << std::setprecision(1) << wall_s;
   std::cout << summary.str() << std::endl;
   RecordProperty("documents", plan.documents);
   RecordProperty("kills", kills.load());
@@ -236,6 +250,7 @@ TEST_F(CrashTest, EveryEventSurvivesRepeatedSigkill) {
   RecordProperty("duplicates", static_cast<int>(duplicates));
   RecordProperty("lost", static_cast<int>(lost));
   RecordProperty("seed", std::to_string(seed));
+  RecordProperty("lmdb_check", lmdb_check);
 }
 
 }  // namespace
