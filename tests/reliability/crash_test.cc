@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <random>
 
 #include "integration/bridge_fixture.h"
@@ -47,11 +49,15 @@ CrashPlan PlanForMode() {
 }
 
 // The seed of the kill delays: GATILHO_CRASH_SEED when set (to replay a failure), else fixed so
-// that CI runs are comparable.
-uint64_t KillSeed() {
+// that CI runs are comparable; nullopt when the variable is not a decimal number.
+std::optional<uint64_t> KillSeed() {
   const char* text = std::getenv("GATILHO_CRASH_SEED");
   if (text == nullptr || *text == '\0') return 20261204;
-  return std::strtoull(text, nullptr, 10);
+  char* end = nullptr;
+  errno = 0;
+  uint64_t seed = std::strtoull(text, &end, 10);
+  if (errno != 0 || *end != '\0' || *text == '-') return std::nullopt;
+  return seed;
 }
 
 // What the daemon was doing in the interval that ended with a kill, from the counters of the
@@ -91,7 +97,10 @@ class CrashTest : public BridgeFixture {
 TEST_F(CrashTest, EveryEventSurvivesRepeatedSigkill) {
   const auto started = std::chrono::steady_clock::now();
   const CrashPlan plan = PlanForMode();
-  const uint64_t seed = KillSeed();
+  const std::optional<uint64_t> seed_set = KillSeed();
+  ASSERT_TRUE(seed_set) << "GATILHO_CRASH_SEED must be a decimal number (a seed="
+                        << " figure from a RELIABILITY crash line), or unset for the fixed seed";
+  const uint64_t seed = *seed_set;
   std::cout << "crash: " << plan.documents << " documents, at least " << plan.kills
             << " kills, kill seed " << seed << " (GATILHO_CRASH_SEED replays it)" << std::endl;
 
@@ -254,6 +263,10 @@ TEST_F(CrashTest, EveryEventSurvivesRepeatedSigkill) {
   std::cout << summary.str() << std::endl;
   RecordProperty("documents", plan.documents);
   RecordProperty("kills", kills.load());
+  RecordProperty("kills_polling", moments[KillMoment::kPolling]);
+  RecordProperty("kills_delivering", moments[KillMoment::kDelivering]);
+  RecordProperty("kills_both", moments[KillMoment::kBoth]);
+  RecordProperty("kills_other", moments[KillMoment::kOther]);
   RecordProperty("deliveries", static_cast<int>(deliveries.size()));
   RecordProperty("duplicates", static_cast<int>(duplicates));
   RecordProperty("lost", static_cast<int>(lost));
