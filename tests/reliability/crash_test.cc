@@ -44,7 +44,7 @@ bool LongForm() {
 }
 
 CrashPlan PlanForMode() {
-  if (LongForm()) return CrashPlan{4000, 40, 300};
+  if (LongForm()) return CrashPlan{10000, 100, 1000};
   return CrashPlan{800, 8, 40};
 }
 
