@@ -114,7 +114,7 @@ struct Leak {
   std::string form;
 };
 
-// What a session produced that can be scanned: files (relative to the fixture's folder).
+// What a scan read (files and bytes) and every hit in it.
 struct ScanResult {
   size_t artifacts = 0;
   size_t bytes = 0;
