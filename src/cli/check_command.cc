@@ -115,7 +115,16 @@ int CheckCommand(const std::vector<std::string>& args) {
       std::cout << " every " << company.received.interval_minutes << " min\n";
     }
   }
-  std::cout << "\nconfiguration is valid\n";
+  // The same lines `gatilho run` logs at start, so they can be fixed before it runs.
+  std::vector<std::string> warnings = config->Warnings();
+  if (!warnings.empty()) std::cout << "\n";
+  for (const std::string& warning : warnings)
+    std::cout << "warning: " << warning << "\n";
+  std::cout << "\nconfiguration is valid";
+  if (!warnings.empty()) {
+    std::cout << ", with " << warnings.size() << " warning" << (warnings.size() > 1 ? "s" : "");
+  }
+  std::cout << "\n";
   return kExitOk;
 }
 

@@ -1,7 +1,6 @@
 #include "config/config.h"
 
 #include <arpa/inet.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -17,6 +16,7 @@
 #include "config/cnpj.h"
 #include "config/config_errors.h"
 #include "config/config_file.h"
+#include "config/secret_file_access.h"
 #include "config/webhook_secret.h"
 #include "core/url.h"
 
@@ -183,6 +183,26 @@ void ReadDirectory(const ConfigFile& file, std::string_view key, std::string_vie
 
 constexpr size_t kMinApiTokenLength = 16;
 
+// Adds what CheckSecretFileAccess says about `path` to `warnings` (others may read it) or to
+// `errors` (anyone may change it), after `where` ("file:line: key") when that is not empty.
+// False when the file is refused.
+bool CheckSecretFile(const std::string& where, const std::string& path, std::string_view what,
+                     std::vector<std::string>& warnings, ConfigErrors& errors) {
+  SecretFileAccess access = CheckSecretFileAccess(path, what);
+  std::string message = where.empty() ? access.message : where + ": " + access.message;
+  switch (access.verdict) {
+    case SecretFileAccess::Verdict::kPrivate:
+      return true;
+    case SecretFileAccess::Verdict::kWarn:
+      warnings.push_back(std::move(message));
+      return true;
+    case SecretFileAccess::Verdict::kRefuse:
+      errors.Add(std::move(message));
+      return false;
+  }
+  return true;
+}
+
 // api_token_file: the bearer token of the local API. Its contents are never part of a message.
 void ReadApiToken(const ConfigFile& file, GlobalConfig& global, ConfigErrors& errors) {
   const ConfigEntry* entry = file.Find("api_token_file");
@@ -213,10 +233,8 @@ void ReadApiToken(const ConfigFile& file, GlobalConfig& global, ConfigErrors& er
                ", e.g. the output of `openssl rand -hex 32`");
     return;
   }
-  struct stat info {};
-  if (stat(path.c_str(), &info) == 0 && (info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-    global.warnings.push_back(where + " " + path +
-                              " may be read by its group or others; run chmod 600 on it");
+  if (!CheckSecretFile(where, path, "the local API's bearer token", global.warnings, errors)) {
+    return;
   }
   global.api_token_file = path;
   global.api_token = std::string(token);
@@ -381,6 +399,7 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
     } else {
       global.operator_secret = secret->value;
     }
+    CheckSecretFile("", file.path(), "operator_secret", global.warnings, errors);
   }
   ReadWholeNumber(file, "breaker_alert_minutes", 1, 10080,
                   "minutes an endpoint's circuit breaker may stay open before the operator is "
@@ -1019,6 +1038,38 @@ void ReadSink(const ConfigFile& file, CompanyConfig& company, ConfigErrors& erro
   }
 }
 
+// The settings that put a secret into the company file itself.
+constexpr std::string_view kInlineSecretKeys[] = {"token", "webhook.secret",
+                                                  "webhook.authorization", "webhook.basic_auth",
+                                                  "webhook.bearer_token"};
+
+// The settings naming a file that holds a secret, and what it holds.
+constexpr std::pair<std::string_view, std::string_view> kSecretFileKeys[] = {
+    {"token_file", "the company's API token"},
+    {"webhook.basic_auth_file", "the ERP's user:password"},
+    {"webhook.bearer_token_file", "the ERP's bearer token"},
+    {"webhook.client_key", "the private key of the client certificate"},
+};
+
+// Checks who else may read or change the company file, when it holds a secret, and every file
+// it names that holds one.
+void CheckCompanySecretFiles(const ConfigFile& file, CompanyConfig& company, ConfigErrors& errors) {
+  std::string inline_keys;
+  for (std::string_view key : kInlineSecretKeys) {
+    if (file.Find(key) == nullptr) continue;
+    inline_keys += (inline_keys.empty() ? "" : ", ") + std::string(key);
+  }
+  if (!inline_keys.empty()) {
+    CheckSecretFile("", file.path(), "secrets (" + inline_keys + ")", company.warnings, errors);
+  }
+  for (const auto& [key, what] : kSecretFileKeys) {
+    const ConfigEntry* entry = file.Find(key);
+    if (entry == nullptr || entry->value.empty()) continue;
+    CheckSecretFile(file.Locate(*entry) + ": " + entry->key,
+                    ResolveAgainst(file.path(), entry->value), what, company.warnings, errors);
+  }
+}
+
 // Reads the company file at `path` (absolute), adding every problem to `errors`; the result is
 // only meaningful when nothing was added.
 CompanyConfig ReadCompany(const std::string& path, ConfigErrors& errors) {
@@ -1052,6 +1103,7 @@ CompanyConfig ReadCompany(const std::string& path, ConfigErrors& errors) {
   ReadEvents(*file, company, errors);
   ReadReceived(*file, company, errors);
   ReadSink(*file, company, errors);
+  CheckCompanySecretFiles(*file, company, errors);
   return company;
 }
 
@@ -1101,6 +1153,13 @@ bool IsLoopbackAddress(std::string_view address) {
 const CompanyConfig* Config::Find(std::string_view id) const {
   auto it = companies.find(std::string(id));
   return it == companies.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Config::Warnings() const {
+  std::vector<std::string> all = global.warnings;
+  for (const auto& [id, company] : companies)
+    all.insert(all.end(), company.warnings.begin(), company.warnings.end());
+  return all;
 }
 
 Result<Config> LoadConfig(const std::string& path) {

@@ -97,6 +97,10 @@ struct CompanyConfig {
   FileSinkConfig file;    // meaningful when sink == kFile; defaults otherwise
   ReceivedConfig received;
   std::string source_file;  // the file it was read from
+  // What is not wrong enough to refuse the file but deserves a warning line when the daemon
+  // starts and in `gatilho check`: this file, or one it names, holds a secret that others may
+  // read. Never holds a secret.
+  std::vector<std::string> warnings;
 };
 
 struct GlobalConfig {
@@ -125,7 +129,8 @@ struct GlobalConfig {
   int api_port = 8470;
   int api_max_body_kib = 1024;  // 1..65536: larger request bodies are refused with 413
   // What is not wrong enough to refuse the file but deserves a warning line when the daemon
-  // starts (a token file others may read). Never holds a secret.
+  // starts and in `gatilho check` (this file or the API token file holds a secret others may
+  // read). Never holds a secret.
   std::vector<std::string> warnings;
   // The transparent proxy (proxy_listen = address:port): off when proxy_port is 0. The address
   // is an IPv4 address, "localhost" or a bracketed IPv6 one (brackets removed here).
@@ -146,11 +151,16 @@ struct Config {
 
   // The company with `id`, or nullptr. The pointer lives as long as this Config.
   const CompanyConfig* Find(std::string_view id) const;
+
+  // Every warning of the global file, then those of each company by id.
+  std::vector<std::string> Warnings() const;
 };
 
 // Reads the global file at `path` and every `<company-id>.conf` in its companies_dir (other
-// files there are ignored). InvalidArgument for mistakes in the files; IoError when a file or
-// folder cannot be read. Either way the message lists every problem found, one per line.
+// files there are ignored). InvalidArgument for mistakes in the files, and for a file holding a
+// secret that any user may change (config/secret_file_access.h); IoError when a file or folder
+// cannot be read. Either way the message lists every problem found, one per line. A secret file
+// that others may read is only a warning, in GlobalConfig or CompanyConfig `warnings`.
 Result<Config> LoadConfig(const std::string& path);
 
 // Reads and checks the global file alone; relative data_dir and companies_dir are resolved

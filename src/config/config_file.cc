@@ -92,6 +92,19 @@ std::string KnownKeyList(std::span<const ConfigKey> known_keys) {
   return list;
 }
 
+// A key written to accept a certificate gatilho does not trust (verify_tls = false, insecure =
+// true, ssl_verify_peer = 0...): no such switch exists, and the message must say what to do.
+bool LooksLikeTlsSwitch(std::string_view key) {
+  std::string lower(key);
+  for (char& c : lower) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  constexpr std::string_view kWords[] = {"verify", "insecure", "skip_tls", "skip_ssl",
+                                         "no_tls", "no_ssl",   "tls_skip", "ssl_skip"};
+  return std::any_of(std::begin(kWords), std::end(kWords),
+                     [&](std::string_view word) { return lower.find(word) != std::string::npos; });
+}
+
 std::string UnknownKeyMessage(std::string_view key, std::span<const ConfigKey> known_keys) {
   if (!LooksLikeAKeyName(key)) {
     return "this line is not a known setting (its text is not shown in case it is a secret); "
@@ -99,6 +112,13 @@ std::string UnknownKeyMessage(std::string_view key, std::span<const ConfigKey> k
            KnownKeyList(known_keys);
   }
   std::string message = "unknown key '" + std::string(key) + "'; ";
+  if (LooksLikeTlsSwitch(key)) {
+    return message +
+           "TLS certificate verification cannot be turned off in gatilho. For an ERP whose "
+           "certificate a private CA signs, set ca_bundle = <that CA's PEM file> in the "
+           "company's [webhook] section; an API or operator_url must present a certificate the "
+           "system's CAs trust";
+  }
   // Every line after a [section] header belongs to that section, so a key can be right and
   // still land in the wrong place.
   for (const ConfigKey& known : known_keys) {

@@ -61,7 +61,7 @@ Result<std::unique_ptr<Daemon>> Daemon::Create(const Config& config, Store& stor
       new Daemon(config, store, http, clock, options, std::move(*notifier), signal_fd));
   if (Status s = daemon->BuildWorkers(); !s.ok()) return s;
   if (Status s = daemon->StartSpool(); !s.ok()) return s;
-  for (const std::string& warning : config.global.warnings)
+  for (const std::string& warning : config.Warnings())
     spdlog::warn("{}", warning);
   if (!options.once) {
     if (Status s = daemon->StartApi(); !s.ok()) return s;
@@ -400,6 +400,13 @@ Status Daemon::Reload() {
   }
   for (const auto& [id, company] : config_.companies) {
     if (loaded->companies.count(id) == 0) removed.push_back(id);
+  }
+  // A warning already shown at start or at an earlier reload is not repeated at every SIGHUP.
+  std::vector<std::string> shown = config_.Warnings();
+  for (const std::string& warning : loaded->Warnings()) {
+    if (std::find(shown.begin(), shown.end(), warning) == shown.end()) {
+      spdlog::warn("SIGHUP: {}", warning);
+    }
   }
   Config previous = std::move(config_);
   config_ = std::move(*loaded);

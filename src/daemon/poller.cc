@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/digest.h"
+#include "core/url.h"
 #include "fiscal/api_paths.h"
 #include "fiscal/consult_parser.h"
 #include "fiscal/erp_request.h"
@@ -230,6 +231,17 @@ void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
   if (remaining) seen.remaining = *remaining;
   if (reset) seen.reset_at_ms = now + *reset * 1000;
 
+  if (response.certificate_rejected) {
+    if (certificate_rejected_.insert(company.id).second) {
+      spdlog::error(
+          "the API of company {} at {} presented a TLS certificate gatilho does not trust ({}); "
+          "its polls fail until it does. Verification cannot be turned off: check base_url in "
+          "{}, or add the CA that signs the API's certificate to the system's CA store",
+          company.id, UrlForDisplay(company.base_url), response.error, company.source_file);
+    }
+  } else if (response.status != 0 && certificate_rejected_.erase(company.id) > 0) {
+    spdlog::info("the API of company {} is trusted again: its polls get answers", company.id);
+  }
   Observation observation =
       ParseConsult(due.key.type, response.status, response.body, response.error);
   ObserverDecision decision =

@@ -189,6 +189,8 @@ class Poller {
   int64_t persisted_ms_ = 0;
   std::map<std::string, int64_t> company_paused_until_;
   std::set<std::string> warned_companies_;
+  // Companies whose API's certificate was rejected since their last HTTP answer: told once.
+  std::set<std::string> certificate_rejected_;
   // Encoded keys of watches polled and not yet committed: in flight, or answered and waiting in
   // decided_. Pump() leaves them alone.
   std::set<std::string> busy_;

@@ -36,6 +36,18 @@ struct Dispatcher::Company {
 
 namespace {
 
+// What follows a rejected certificate in the attempt's error: the one setting that can make the
+// ERP's certificate trusted, since verification itself cannot be turned off.
+std::string UntrustedCertificateAdvice(const WebhookTarget& webhook) {
+  if (webhook.ca_bundle.empty()) {
+    return "; if a private CA signs the ERP's certificate, set ca_bundle = <that CA's PEM file> "
+           "in the company's [webhook] section (verification cannot be turned off)";
+  }
+  return "; check that ca_bundle " + webhook.ca_bundle +
+         " holds the CA that signs the ERP's certificate and that the certificate names the "
+         "URL's host (verification cannot be turned off)";
+}
+
 std::string DescribeAnswer(const AttemptRecord& attempt) {
   if (attempt.http_status == 0) return attempt.error;
   return "HTTP " + std::to_string(attempt.http_status);
@@ -234,6 +246,9 @@ void Dispatcher::StartWebhook(Company& company, Endpoint& endpoint, const EventR
     attempt.sink = endpoint.display;
     attempt.http_status = response.status;
     attempt.error = response.error;
+    if (response.certificate_rejected) {
+      attempt.error += UntrustedCertificateAdvice(company.sink.webhook);
+    }
     // The round trip is measured by the transport, not with clock_: the clock is for
     // decisions, and under a virtual clock its difference says nothing about how long the
     // ERP took to answer.
@@ -241,7 +256,11 @@ void Dispatcher::StartWebhook(Company& company, Endpoint& endpoint, const EventR
     attempt.response_excerpt = ResponseExcerpt(response.body);
     DeliveryAnswer answer =
         ClassifyAnswer(response.status, response.Header("retry-after"), answered);
-    Finish(endpoint, event, std::move(attempt), answer);
+    if (response.certificate_rejected) {
+      Finish(endpoint, event, std::move(attempt), answer, "The error says what to change");
+    } else {
+      Finish(endpoint, event, std::move(attempt), answer);
+    }
   });
 }
 
@@ -273,7 +292,7 @@ int64_t Dispatcher::FirstAttemptMs(const EventRecord& event, int64_t now) {
 }
 
 void Dispatcher::Finish(Endpoint& endpoint, const EventRecord& event, AttemptRecord attempt,
-                        const DeliveryAnswer& answer) {
+                        const DeliveryAnswer& answer, std::string_view advice) {
   int64_t now = clock_.WallMs();
   const bool was_disabled = endpoint.gate.disabled();
   endpoint.gate.OnAnswer(now, answer);
@@ -331,12 +350,12 @@ void Dispatcher::Finish(Endpoint& endpoint, const EventRecord& event, AttemptRec
       // The first failure and every tenth are worth a line; the rest would drown the log
       // while an ERP is down for hours.
       if (attempt.number == 1 || attempt.number % 10 == 0) {
-        spdlog::warn("delivery of {} {} to {} {} ({}), attempt {}; retrying in {} s. {}",
-                     event.key.ToString(), event.type, endpoint.display,
-                     throttled ? "was throttled" : "failed", DescribeAnswer(attempt),
-                     attempt.number, std::max<int64_t>(0, next_attempt - now) / 1000,
-                     throttled ? "The endpoint asked to wait (Retry-After)"
-                               : "Check that the ERP's endpoint is up");
+        spdlog::warn(
+            "delivery of {} {} to {} {} ({}), attempt {}; retrying in {} s. {}",
+            event.key.ToString(), event.type, endpoint.display,
+            throttled ? "was throttled" : "failed", DescribeAnswer(attempt), attempt.number,
+            std::max<int64_t>(0, next_attempt - now) / 1000,
+            throttled ? std::string_view("The endpoint asked to wait (Retry-After)") : advice);
       }
       break;
     }

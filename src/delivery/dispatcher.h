@@ -23,6 +23,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <vector>
 
@@ -132,9 +133,11 @@ class Dispatcher {
   Status PumpCompany(Company& company, int64_t now);
   void StartWebhook(Company& company, Endpoint& endpoint, const EventRecord& event, int64_t now);
   void WriteFile(Company& company, Endpoint& endpoint, const EventRecord& event, int64_t now);
-  // Records the outcome of one delivery. `attempt` has the transport fields filled in.
+  // Records the outcome of one delivery. `attempt` has the transport fields filled in;
+  // `advice` ends the log line of a failure: what the operator can do.
   void Finish(Endpoint& endpoint, const EventRecord& event, AttemptRecord attempt,
-              const DeliveryAnswer& answer);
+              const DeliveryAnswer& answer,
+              std::string_view advice = "Check that the ERP's endpoint is up");
   // The wall time the retry horizon of `event` counts from.
   int64_t FirstAttemptMs(const EventRecord& event, int64_t now);
   void DisableEndpoint(Endpoint& endpoint, const std::string& reason, int64_t now);

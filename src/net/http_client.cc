@@ -329,10 +329,15 @@ class CurlHttpClient final : public HttpClient {
     } else {
       error = curl_easy_strerror(result);
     }
+    // libcurl's "SSL certificate problem: ..." does not say that it refused the server, which
+    // is what the operator has to act on.
+    const bool certificate_rejected = result == CURLE_PEER_FAILED_VERIFICATION;
+    if (certificate_rejected) error = "TLS certificate verification failed: " + error;
     // A half-read answer is not an answer: callers see only the error.
     int64_t duration_ms = response.duration_ms;
     response = HttpResponse{};
     response.duration_ms = duration_ms;
+    response.certificate_rejected = certificate_rejected;
     // libcurl's messages are not written with our secrets in mind; make sure the credentials
     // that travelled with the request cannot leak through them.
     const HttpRequest& request = transfer.request;

@@ -54,6 +54,10 @@ struct HttpResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string error;  // transport failure, e.g. "connection refused"; empty on an answer
+  // The peer's TLS certificate failed verification (untrusted CA, wrong host, expired); error
+  // then starts "TLS certificate verification failed: " and says why. The caller knows which
+  // setting could fix it (a ca_bundle) and adds that.
+  bool certificate_rejected = false;
   int64_t duration_ms = 0;
 
   // The first value of header `name` (lowercase), if present.

@@ -115,6 +115,30 @@ TEST(ConfigFile, KeyUnderTheWrongSectionNamesItsSection) {
               HasSubstr(":2: unknown key 'delivery.url'; 'url' belongs in the [webhook] section"));
 }
 
+TEST(ConfigFile, AttemptToTurnOffTlsVerificationSaysItCannotAndPointsToCaBundle) {
+  testing::TempDir dir;
+  std::string path = dir.WriteFile("a.conf",
+                                   "verify_tls = false\n"
+                                   "[webhook]\n"
+                                   "insecure = true\n"
+                                   "ssl_verify_peer = 0\n"
+                                   "tls_skip_verify = yes\n");
+  ConfigErrors errors;
+
+  Result<ConfigFile> file = ConfigFile::Read(path, kKeys, errors);
+
+  ASSERT_TRUE(file.ok());
+  ASSERT_EQ(errors.size(), 4u);
+  std::string message = errors.ToStatus().message();
+  for (const char* located :
+       {":1: unknown key 'verify_tls'", ":3: unknown key 'webhook.insecure'",
+        ":4: unknown key 'webhook.ssl_verify_peer'", ":5: unknown key 'webhook.tls_skip_verify'"}) {
+    EXPECT_THAT(message,
+                HasSubstr(path + located + "; TLS certificate verification cannot be turned off"));
+  }
+  EXPECT_THAT(message, HasSubstr("set ca_bundle = <that CA's PEM file>"));
+}
+
 TEST(ConfigFile, SecretWrittenWithoutItsKeyIsNotEchoed) {
   testing::TempDir dir;
   std::string path =

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "support/temp_dir.h"
 
@@ -1286,6 +1287,184 @@ TEST_F(ConfigTest, LocalApiTokenReadableByOthersIsAWarningWithoutTheToken) {
   ASSERT_EQ(global->warnings.size(), 1u);
   EXPECT_THAT(global->warnings[0], HasSubstr("chmod 600"));
   EXPECT_THAT(global->warnings[0], Not(HasSubstr(kApiToken)));
+}
+
+// --- Who may read the files holding secrets ---------------------------------------------------
+
+constexpr char kToken[] = "tok-abc123";
+
+TEST_F(ConfigTest, PrivateFilesHoldingSecretsGiveNoWarning) {
+  std::string global = WriteGlobal();
+  std::string company = WriteCompany("acme", ValidCompany());
+  chmod(company.c_str(), 0600);
+
+  Result<Config> config = LoadConfig(global);
+
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_TRUE(config->Warnings().empty()) << config->Warnings().front();
+}
+
+TEST_F(ConfigTest, CompanyFileHoldingSecretsThatOthersMayReadIsAWarningNamingItsSecrets) {
+  std::string path =
+      WriteCompany("acme", ValidCompany() + "secret = " + std::string(kSecret) + "\n");
+  chmod(path.c_str(), 0644);
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  ASSERT_EQ(company->warnings.size(), 1u);
+  EXPECT_THAT(company->warnings[0],
+              HasSubstr(path +
+                        " holds secrets (token, webhook.secret) and any user may read it "
+                        "(mode 0644); run chmod 600 " +
+                        path));
+  EXPECT_THAT(company->warnings[0], Not(HasSubstr(kToken)));
+  EXPECT_THAT(company->warnings[0], Not(HasSubstr(kSecret)));
+}
+
+TEST_F(ConfigTest, CompanyFileWithoutSecretsMayBeReadByOthers) {
+  std::string token_file = dir_.WriteFile("companies/acme.token", kToken);
+  chmod(token_file.c_str(), 0600);
+  std::string path =
+      WriteCompany("acme",
+                   "cnpj = 11.222.333/0001-81\ntoken_file = acme.token\nenvironment = homologacao\n"
+                   "[webhook]\nurl = https://erp.example.com/hook\n");
+  chmod(path.c_str(), 0644);
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  EXPECT_TRUE(company->warnings.empty()) << company->warnings.front();
+}
+
+TEST_F(ConfigTest, EveryFileNamedForASecretIsCheckedAndNamedWithItsLine) {
+  std::string tokens[] = {
+      dir_.WriteFile("companies/acme.token", kToken),
+      dir_.WriteFile("companies/bearer.txt", "erp-bearer-0123\n"),
+      dir_.WriteFile("companies/client.key", "-----BEGIN PRIVATE KEY-----\n"),
+  };
+  dir_.WriteFile("companies/client.crt", "-----BEGIN CERTIFICATE-----\n");
+  for (const std::string& file : tokens)
+    chmod(file.c_str(), 0644);
+  std::string path = WriteCompany("acme",
+                                  "cnpj = 11.222.333/0001-81\n"
+                                  "token_file = acme.token\n"
+                                  "environment = homologacao\n"
+                                  "[webhook]\n"
+                                  "url = https://erp.example.com/hook\n"
+                                  "bearer_token_file = bearer.txt\n"
+                                  "client_cert = client.crt\n"
+                                  "client_key = client.key\n");
+  chmod(path.c_str(), 0600);
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  ASSERT_EQ(company->warnings.size(), 3u);
+  EXPECT_THAT(company->warnings[0],
+              HasSubstr(path + ":2: token_file: " + tokens[0] +
+                        " holds the company's API token and any user may read it"));
+  EXPECT_THAT(company->warnings[1],
+              HasSubstr(path + ":6: webhook.bearer_token_file: " + tokens[1] +
+                        " holds the ERP's bearer token and any user may read it"));
+  EXPECT_THAT(company->warnings[2], HasSubstr(path + ":8: webhook.client_key: " + tokens[2] +
+                                              " holds the private key of the client certificate"));
+  for (const std::string& warning : company->warnings) {
+    EXPECT_THAT(warning, Not(HasSubstr(kToken)));
+    EXPECT_THAT(warning, Not(HasSubstr("erp-bearer-0123")));
+  }
+}
+
+TEST_F(ConfigTest, BasicAuthFileAGroupThisProcessIsNotInMayReadIsAWarning) {
+  std::string basic = dir_.WriteFile("companies/basic.txt", "erp:pass-word-99\n");
+  chmod(basic.c_str(), 0640);
+  // A group this process does not run with; changing a file's group to it needs privileges.
+  if (getegid() == 65534 || chown(basic.c_str(), static_cast<uid_t>(-1), 65534) != 0) {
+    GTEST_SKIP() << "cannot give the file a group this process is not in";
+  }
+  std::string path = WriteCompany("acme", ValidCompany() + "basic_auth_file = basic.txt\n");
+  chmod(path.c_str(), 0600);
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_TRUE(company.ok()) << company.status().ToString();
+  ASSERT_EQ(company->warnings.size(), 1u);
+  EXPECT_THAT(company->warnings[0],
+              HasSubstr(path + ":6: webhook.basic_auth_file: " + basic +
+                        " holds the ERP's user:password and the members of group"));
+  EXPECT_THAT(company->warnings[0], Not(HasSubstr("pass-word-99")));
+}
+
+TEST_F(ConfigTest, FileHoldingSecretsThatAnyUserMayChangeIsRefused) {
+  std::string path = WriteCompany("acme", ValidCompany());
+  chmod(path.c_str(), 0666);
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_EQ(company.status().code(), Status::Code::kInvalidArgument);
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + " holds secrets (token) and any user may change it (mode 0666), so "
+                               "gatilho refuses it"));
+  EXPECT_THAT(company.status().message(), Not(HasSubstr(kToken)));
+}
+
+TEST_F(ConfigTest, WorldWritableTokenFileIsRefusedToo) {
+  std::string token_file = dir_.WriteFile("companies/acme.token", kToken);
+  chmod(token_file.c_str(), 0646);
+  std::string path =
+      WriteCompany("acme",
+                   "cnpj = 11.222.333/0001-81\ntoken_file = acme.token\nenvironment = homologacao\n"
+                   "[webhook]\nurl = https://erp.example.com/hook\n");
+
+  Result<CompanyConfig> company = LoadCompanyConfig(path);
+
+  ASSERT_FALSE(company.ok());
+  EXPECT_THAT(company.status().message(),
+              HasSubstr(path + ":2: token_file: " + token_file +
+                        " holds the company's API token and any user may change it"));
+}
+
+TEST_F(ConfigTest, GlobalFileHoldingOperatorSecretThatOthersMayReadIsAWarning) {
+  std::string path = WriteGlobal("operator_url = https://ops.example.com/hook\noperator_secret = " +
+                                 std::string(kSecret) + "\n");
+  chmod(path.c_str(), 0604);
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  ASSERT_EQ(global->warnings.size(), 1u);
+  EXPECT_THAT(global->warnings[0],
+              HasSubstr(path + " holds operator_secret and any user may read it (mode 0604)"));
+  EXPECT_THAT(global->warnings[0], Not(HasSubstr(kSecret)));
+}
+
+TEST_F(ConfigTest, GlobalFileWithoutSecretsMayBeReadByOthers) {
+  std::string path = WriteGlobal("operator_url = https://ops.example.com/hook\n");
+  chmod(path.c_str(), 0644);
+
+  Result<GlobalConfig> global = LoadGlobalConfig(path);
+
+  ASSERT_TRUE(global.ok()) << global.status().ToString();
+  EXPECT_TRUE(global->warnings.empty());
+}
+
+TEST_F(ConfigTest, WarningsListTheGlobalFileThenEachCompanyById) {
+  std::string token_file = dir_.WriteFile("api.token", kApiToken);
+  chmod(token_file.c_str(), 0644);
+  std::string global = WriteGlobal("api_token_file = api.token\n");
+  for (const char* id : {"beta", "acme"}) {
+    chmod(WriteCompany(id, ValidCompany()).c_str(), 0644);
+  }
+
+  Result<Config> config = LoadConfig(global);
+
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  std::vector<std::string> warnings = config->Warnings();
+  ASSERT_EQ(warnings.size(), 3u);
+  EXPECT_THAT(warnings[0], HasSubstr("api_token_file"));
+  EXPECT_THAT(warnings[1], HasSubstr("acme.conf holds secrets"));
+  EXPECT_THAT(warnings[2], HasSubstr("beta.conf holds secrets"));
 }
 
 TEST_F(ConfigTest, LocalApiTokenShorterThanSixteenIsRefusedWithoutPrintingIt) {

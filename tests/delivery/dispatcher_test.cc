@@ -1,5 +1,6 @@
 #include "delivery/dispatcher.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -21,12 +22,15 @@
 #include "support/loopback_server.h"
 #include "support/temp_dir.h"
 #include "support/test_parts.h"
+#include "support/tls_loopback_server.h"
 
 namespace gatilho {
 namespace {
 
 using ::gatilho::testing::LoopbackServer;
 using ::gatilho::testing::TempDir;
+using ::gatilho::testing::TestPki;
+using ::gatilho::testing::TlsLoopbackServer;
 
 constexpr int64_t kSecond = 1000;
 constexpr int64_t kMinute = 60 * kSecond;
@@ -495,6 +499,41 @@ TEST_F(DispatcherTest, ConnectionRefusedCountsAsAFailedAttempt) {
   EXPECT_EQ((*attempts)[0].sink, closed_url);
   EXPECT_EQ(dispatcher_->counters().failed_attempts, 1u);
   EXPECT_EQ(dispatcher_->counters().delivered, 0u);
+}
+
+TEST_F(DispatcherTest, UntrustedCertificateFailsTheAttemptWithAnErrorNamingCaBundle) {
+  TestPki pki;
+  std::string pki_error;
+  ASSERT_TRUE(testing::MakeTestPki(dir_.path(), &pki, &pki_error)) << pki_error;
+  TlsLoopbackServer erp({.cert_file = pki.server_cert, .key_file = pki.server_key});
+  WebhookTarget wrong_bundle = Target(erp.Url("/hook"));
+  wrong_bundle.ca_bundle = pki.other_ca_cert;
+  WebhookTarget right_bundle = Target(erp.Url("/hook"));
+  right_bundle.ca_bundle = pki.ca_cert;
+  MakeDispatcher(
+      {{"acme", Target(erp.Url("/hook"))}, {"beta", wrong_bundle}, {"gama", right_bundle}}, {});
+  const uint64_t system_cas = AddEvent("acme", "R1", "autorizado");
+  const uint64_t other_ca = AddEvent("beta", "R2", "autorizado");
+  const uint64_t private_ca = AddEvent("gama", "R3", "autorizado");
+
+  Turn();
+
+  EXPECT_EQ(Event(system_cas).state, EventState::kPending);
+  EXPECT_EQ(Event(other_ca).state, EventState::kPending);
+  EXPECT_EQ(Event(private_ca).state, EventState::kDelivered);
+  Result<std::vector<AttemptRecord>> untrusted = store_->Attempts(system_cas);
+  ASSERT_TRUE(untrusted.ok() && untrusted->size() == 1u);
+  EXPECT_EQ((*untrusted)[0].http_status, 0);
+  EXPECT_THAT((*untrusted)[0].error, ::testing::StartsWith("TLS certificate verification failed"));
+  EXPECT_THAT((*untrusted)[0].error,
+              ::testing::HasSubstr("set ca_bundle = <that CA's PEM file> in the company's "
+                                   "[webhook] section (verification cannot be turned off)"));
+  Result<std::vector<AttemptRecord>> wrong = store_->Attempts(other_ca);
+  ASSERT_TRUE(wrong.ok() && wrong->size() == 1u);
+  EXPECT_THAT((*wrong)[0].error, ::testing::HasSubstr("check that ca_bundle " + pki.other_ca_cert +
+                                                      " holds the CA that signs the ERP's "
+                                                      "certificate"));
+  EXPECT_EQ(erp.requests().size(), 1u) << "only the delivery that trusts the CA reaches the ERP";
 }
 
 // ---- endpoint policy -------------------------------------------------------------------------

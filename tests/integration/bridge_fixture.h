@@ -7,6 +7,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -112,10 +113,13 @@ class BridgeFixture : public ::testing::Test {
                    "log_level = warn\n" +
                        extra_global);
     for (const Company& company : companies) {
-      dir_.WriteFile("companies/" + company.id + ".conf",
-                     "cnpj = " + company.cnpj + "\ntoken = " + company.token +
-                         "\nbase_url = " + api_url_ + "\n\n[webhook]\nurl = " + receiver_url_ +
-                         "/erp/" + company.id + "\nsecret = " + kWebhookSecret + "\n");
+      std::string path =
+          dir_.WriteFile("companies/" + company.id + ".conf",
+                         "cnpj = " + company.cnpj + "\ntoken = " + company.token +
+                             "\nbase_url = " + api_url_ + "\n\n[webhook]\nurl = " + receiver_url_ +
+                             "/erp/" + company.id + "\nsecret = " + kWebhookSecret + "\n");
+      // It holds a token and a secret: readable by others, gatilho would warn at every start.
+      chmod(path.c_str(), 0600);
     }
   }
 

@@ -416,12 +416,37 @@ TEST_F(HttpClientTest, TrustsPrivateCaWhenGivenCaBundle) {
   EXPECT_EQ(wrong_ca.status, 0);
   EXPECT_THAT(wrong_ca.error, HasSubstr("certificate"));
   EXPECT_EQ(trusted.error, "");
+  EXPECT_FALSE(trusted.certificate_rejected);
   EXPECT_EQ(trusted.status, 200);
   EXPECT_EQ(trusted.body, "ok");
   EXPECT_EQ(untrusted_again.status, 0);
   EXPECT_THAT(untrusted_again.error, HasSubstr("certificate"));
   ASSERT_EQ(server.requests().size(), 1u);
   EXPECT_EQ(server.requests()[0].target, "/hook");
+}
+
+TEST_F(HttpClientTest, UntrustedCertificateIsReportedAsAVerificationFailure) {
+  TestPki pki;
+  ASSERT_NO_FATAL_FAILURE(MakePki(&pki));
+  TlsLoopbackServer server({.cert_file = pki.server_cert, .key_file = pki.server_key});
+  HttpRequest request;
+  request.url = server.Url("/hook");
+  request.ca_bundle = pki.other_ca_cert;
+  HttpRequest refused;
+  {
+    LoopbackServer gone([](const Request&) { return Reply{}; });
+    refused.url = gone.Url("/hook");
+  }
+
+  HttpResponse untrusted = Fetch(request);
+  HttpResponse no_server = Fetch(refused);
+
+  EXPECT_EQ(untrusted.status, 0);
+  EXPECT_TRUE(untrusted.certificate_rejected);
+  EXPECT_THAT(untrusted.error, ::testing::StartsWith("TLS certificate verification failed: "));
+  EXPECT_THAT(untrusted.error, HasSubstr("certificate"));
+  EXPECT_FALSE(no_server.certificate_rejected) << no_server.error;
+  EXPECT_EQ(server.requests().size(), 0u);
 }
 
 TEST_F(HttpClientTest, PresentsClientCertificateForMutualTls) {
