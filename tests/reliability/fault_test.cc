@@ -193,8 +193,8 @@ TEST_F(FaultTest, CombinedFaultsCauseNoCrashNoWrongAndNoLostEvent) {
     ADD_FAILURE() << "never acknowledged in time: " << std::get<0>(key) << " " << std::get<1>(key)
                   << " " << std::get<2>(key);
   }
-  const int64_t peak_rss_kib = ProcStatusKib(pid, "VmHWM");
   sampler.Stop();
+  const int64_t peak_rss_kib = ProcStatusKib(pid, "VmHWM");
   EXPECT_FALSE(sampler.exited()) << "the daemon stopped running during the run";
   ASSERT_TRUE(Running(pid)) << "the daemon stopped running during the run";
 
@@ -233,12 +233,20 @@ TEST_F(FaultTest, CombinedFaultsCauseNoCrashNoWrongAndNoLostEvent) {
   const int64_t storms = Figure(sim, "storms");
   const int64_t failures = Figure(receiver, "failures_injected");
   const int64_t hangs = Figure(receiver, "hangs_injected");
-  for (const char* kind : {"5xx", "malformed", "html", "drop", "timeout", "truncated", "reset"}) {
-    EXPECT_GT(Figure(kinds, kind), 0) << "no " << kind << " fault was injected";
+  // The short form makes a few hundred polls, so a kind drawn at 1.5% misses a run now and then;
+  // the long form's thousands must meet every kind.
+  EXPECT_GT(storms, 0) << "no 429 storm met a request";
+  if (long_form) {
+    for (const char* kind :
+         {"5xx", "malformed", "html", "drop", "timeout", "truncated", "reset", "429"}) {
+      EXPECT_GT(Figure(kinds, kind), 0) << "no " << kind << " fault was injected";
+    }
+    EXPECT_GT(failures, 0);
+    EXPECT_GT(hangs, 0);
+  } else {
+    EXPECT_GE(injected, 20) << "too few faults to say anything";
+    EXPECT_GT(failures + hangs, 0);
   }
-  EXPECT_GT(storms, 0) << "no 429 storm happened";
-  EXPECT_GT(failures, 0);
-  EXPECT_GT(hangs, 0);
 
   std::ostringstream line;
   line << "RELIABILITY faults: documents=" << documents << " faults_injected=" << injected
