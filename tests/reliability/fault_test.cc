@@ -194,13 +194,13 @@ TEST_F(FaultTest, CombinedFaultsCauseNoCrashNoWrongAndNoLostEvent) {
                   << " " << std::get<2>(key);
   }
   sampler.Stop();
+  EXPECT_FALSE(sampler.exited()) << "the daemon stopped running during the run";
+  ASSERT_TRUE(Running(pid)) << "the daemon stopped running during the run";
   const std::vector<int64_t> rss = sampler.samples();
   ASSERT_GE(rss.size(), 6u) << "too few memory samples";
   // The kernel updates VmHWM lazily, so a sample of VmRSS can be above it.
   const int64_t peak_rss_kib =
       std::max(ProcStatusKib(pid, "VmHWM"), *std::max_element(rss.begin(), rss.end()));
-  EXPECT_FALSE(sampler.exited()) << "the daemon stopped running during the run";
-  ASSERT_TRUE(Running(pid)) << "the daemon stopped running during the run";
 
   // Every delivery, late ones included, must carry its event's one id and be justified.
   const std::vector<Delivery> deliveries = Deliveries();
