@@ -44,7 +44,11 @@ int64_t TokenBudget::Available(int64_t now_ms) const {
     // figure: an ERP that keeps overspending would otherwise hold it at zero forever.
     available = std::max(std::min(available, *allowed), Floor() - used);
   }
-  if (probing_) available = std::min<int64_t>(available, in_flight_ == 0 ? 1 : 0);
+  if (probing_) {
+    const bool probe_pending =
+        probe_in_flight_ && now_ms < probe_sent_ms_ + options_.probe_patience_ms;
+    available = std::min<int64_t>(available, probe_pending ? 0 : 1);
+  }
   return std::max<int64_t>(available, 0);
 }
 
@@ -56,6 +60,10 @@ bool TokenBudget::TryAcquire(int64_t now_ms) {
   }
   sent_ms_.push_back(now_ms);
   ++in_flight_;
+  if (probing_) {
+    probe_in_flight_ = true;
+    probe_sent_ms_ = now_ms;
+  }
   ++spent_since_remaining_;
   return true;
 }
@@ -66,6 +74,7 @@ void TokenBudget::OnResponse(int64_t now_ms, int http_status, std::optional<int6
   // A request whose outcome never got fed would otherwise count as in flight forever; none can
   // be in flight longer than a window, so the window's count bounds the error.
   in_flight_ = std::min(std::max<int64_t>(in_flight_ - 1, 0), used_in_window(now_ms));
+  probe_in_flight_ = false;
   Learn(now_ms, http_status, limit, remaining, reset_seconds);
 }
 
@@ -86,6 +95,7 @@ void TokenBudget::Learn(int64_t now_ms, int http_status, std::optional<int64_t> 
     probing_ = true;
   } else if (http_status != 0) {
     probing_ = false;
+    probe_in_flight_ = false;
   }
 
   if (!remaining) return;
@@ -107,14 +117,13 @@ void TokenBudget::Learn(int64_t now_ms, int http_status, std::optional<int64_t> 
 int64_t TokenBudget::NextCreditMs(int64_t now_ms) const {
   if (Available(now_ms) > 0) return now_ms;
   const int64_t cap = ShareCap();
-  // A probe's answer, not the clock, frees the next credit.
-  if (cap <= 0 || (probing_ && in_flight_ > 0 && !Paused(now_ms))) {
-    return std::numeric_limits<int64_t>::max();
-  }
+  if (cap <= 0) return std::numeric_limits<int64_t>::max();
 
   // Each rule lifts at its own time and none tightens as time passes without new requests, so
-  // a credit is available once the last of them has lifted.
+  // a credit is available once the last of them has lifted. The probe's answer may free one
+  // sooner; it wakes the caller by itself.
   int64_t at = std::max(now_ms, paused_until_ms_);
+  if (probing_ && probe_in_flight_) at = std::max(at, probe_sent_ms_ + options_.probe_patience_ms);
 
   const int64_t used = used_in_window(now_ms);
   if (used >= cap) {

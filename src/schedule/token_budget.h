@@ -13,6 +13,11 @@
 // A 429 pauses the token until Rate-Limit-Reset; the caller pauses it on 401/403 too. After a
 // 429 the budget probes: one request at a time until an answer is not a 429, so that an API
 // that keeps refusing (an ERP spending the whole limit) costs one 429 per pause, not a burst.
+// Requests still in flight from before the 429 do not hold the probe back, since one of them
+// may hang until the client's timeout; nor does a probe left unanswered for probe_patience_ms,
+// for the same reason. Answers are not matched to requests, so any answer to one of gatilho's
+// own requests frees the probe's place: at worst an earlier request's answer lets a second
+// probe out while the first is still in flight.
 // An optional floor (Options::floor_per_window) overrides rule 2 only: that many requests per
 // window stay available even when the ERP spent past its reserve, so watching never stops
 // entirely; it never exceeds rule 1 and never lifts a pause.
@@ -38,6 +43,8 @@ class TokenBudget {
     // Requests per window gatilho may still send when rule 2 allows none; capped at
     // floor(share * limit); 0 = none.
     int64_t floor_per_window = 0;
+    // While probing, a probe unanswered this long lets the next one out.
+    int64_t probe_patience_ms = 5'000;
   };
 
   // A budget with default options.
@@ -67,8 +74,7 @@ class TokenBudget {
 
   // The earliest time at or after now_ms at which a credit may be available, so the caller
   // sleeps exactly long enough: now_ms when Available(now_ms) > 0. INT64_MAX when no time
-  // will do: the share allows no request at all (floor(share * limit) == 0), or only the
-  // answer to the probe in flight after a 429 can free a credit.
+  // will do: the share allows no request at all (floor(share * limit) == 0).
   int64_t NextCreditMs(int64_t now_ms) const;
 
   // True while a pause (429, 401/403) holds every credit back.
@@ -105,6 +111,10 @@ class TokenBudget {
   int64_t in_flight_ = 0;        // acquired requests whose outcome has not been fed yet
   int64_t paused_until_ms_ = 0;
   bool probing_ = false;  // since a 429, until an answer that is not one
+  // A probe was acquired (at probe_sent_ms_) while probing and no answer of an own request came
+  // since.
+  bool probe_in_flight_ = false;
+  int64_t probe_sent_ms_ = 0;
 
   // The tightest Rate-Limit-Remaining of the current server window, the own requests counted
   // against it since, and the end of that window.

@@ -1,10 +1,13 @@
 #include "sim/api_simulator.h"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <functional>
 #include <optional>
+#include <tuple>
 
 #include "sim/base64.h"
 #include "sim/document_body.h"
@@ -185,9 +188,27 @@ HttpResponse AlreadyCancelled() {
   return Error(400, "nfe_cancelada", "A nota fiscal já foi cancelada");
 }
 
-HttpResponse FaultResponse(Fault fault) {
+int64_t MonotonicMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+HttpResponse TooManyRequests(int retry_after_s) {
+  constexpr char kMessage[] = "Limite de requisições excedido; aguarde o fim do período";
+  HttpResponse response = Error(429, "limite_excedido", kMessage);
+  // Both spellings of "wait this long": the API's own header and the generic HTTP one.
+  response.headers.emplace_back("Retry-After", std::to_string(retry_after_s));
+  response.headers.emplace_back("Rate-Limit-Reset", std::to_string(retry_after_s));
+  return response;
+}
+
+// The answer for a drawn fault. Faults that break the transport (timeout, truncated, reset)
+// start from the real answer, so that what does arrive is what the API would have said.
+HttpResponse FaultResponse(const FaultDraw& draw, const FaultSettings& settings,
+                           const std::function<HttpResponse()>& route) {
   HttpResponse response;
-  switch (fault) {
+  switch (draw.fault) {
     case Fault::kServerError:
       // Half the failures look like a proxy in front of the API, half like the API itself.
       if (NowMs() % 2 == 0) {
@@ -208,7 +229,23 @@ HttpResponse FaultResponse(Fault fault) {
     case Fault::kDrop:
       response.drop = true;
       break;
+    case Fault::kTimeout:
+      response = route();
+      response.delay_ms = settings.timeout_ms;
+      break;
+    case Fault::kTruncated:
+      response = route();
+      response.truncate = true;
+      break;
+    case Fault::kReset:
+      response.reset = true;
+      break;
+    case Fault::kTooManyRequests:
+    case Fault::kStorm:
+      response = TooManyRequests(draw.retry_after_s);
+      break;
     case Fault::kNone:
+      response = route();
       break;
   }
   return response;
@@ -222,28 +259,42 @@ std::optional<FaultSettings> ParseFaults(const std::string& body) {
        {std::pair<std::string_view, double*>{"fault_5xx", &settings.fault_5xx},
         {"fault_malformed", &settings.fault_malformed},
         {"fault_html", &settings.fault_html},
-        {"fault_drop", &settings.fault_drop}}) {
+        {"fault_drop", &settings.fault_drop},
+        {"fault_timeout", &settings.fault_timeout},
+        {"fault_truncated", &settings.fault_truncated},
+        {"fault_reset", &settings.fault_reset},
+        {"fault_429", &settings.fault_429}}) {
     const json::value* value = object->if_contains(field);
     if (value == nullptr) continue;
     if (!value->is_number()) return std::nullopt;
     *target = value->to_number<double>();
     if (*target < 0 || *target > 1) return std::nullopt;
   }
-  if (const json::value* value = object->if_contains("latency_ms")) {
-    if (!value->is_int64() || value->as_int64() < 0 || value->as_int64() > 600000) {
+  for (const auto& [field, target, min] :
+       {std::tuple<std::string_view, int*, int64_t>{"latency_ms", &settings.latency_ms, 0},
+        {"timeout_ms", &settings.timeout_ms, 1},
+        {"storm_ms", &settings.storm_ms, 0},
+        {"storm_every_ms", &settings.storm_every_ms, 0}}) {
+    const json::value* value = object->if_contains(field);
+    if (value == nullptr) continue;
+    if (!value->is_int64() || value->as_int64() < min || value->as_int64() > 600000) {
       return std::nullopt;
     }
-    settings.latency_ms = static_cast<int>(value->as_int64());
+    *target = static_cast<int>(value->as_int64());
+  }
+  if (settings.storm_every_ms > 0 && settings.storm_ms >= settings.storm_every_ms) {
+    return std::nullopt;
   }
   return settings;
 }
 
 json::object FaultsJson(const FaultSettings& settings) {
-  return {{"fault_5xx", settings.fault_5xx},
-          {"fault_malformed", settings.fault_malformed},
-          {"fault_html", settings.fault_html},
-          {"fault_drop", settings.fault_drop},
-          {"latency_ms", settings.latency_ms}};
+  return {{"fault_5xx", settings.fault_5xx},         {"fault_malformed", settings.fault_malformed},
+          {"fault_html", settings.fault_html},       {"fault_drop", settings.fault_drop},
+          {"fault_timeout", settings.fault_timeout}, {"fault_truncated", settings.fault_truncated},
+          {"fault_reset", settings.fault_reset},     {"fault_429", settings.fault_429},
+          {"latency_ms", settings.latency_ms},       {"timeout_ms", settings.timeout_ms},
+          {"storm_ms", settings.storm_ms},           {"storm_every_ms", settings.storm_every_ms}};
 }
 
 }  // namespace
@@ -254,7 +305,7 @@ ApiSimulator::ApiSimulator(const ApiSettings& settings)
       model_(settings.processing),
       store_(model_),
       limiter_(settings.rate_limit, settings.rate_window_seconds),
-      faults_(settings.faults) {
+      faults_(settings.faults, MonotonicMs()) {
   for (Feed feed : {Feed::kNfe, Feed::kCte, Feed::kNfse}) {
     for (int i = 0; i < settings.received; ++i)
       received_.Add(feed, settings.received_cnpj, {}, NowMs());
@@ -267,7 +318,7 @@ HttpResponse ApiSimulator::Handle(const HttpRequest& request) {
 
   ++requests_;
   CountMethod(request.method);
-  const int latency_ms = faults_.Get().latency_ms;
+  const FaultSettings faults = faults_.Get();
   const std::string token = TokenOf(request);
   HttpResponse response;
   if (token.empty() ||
@@ -281,18 +332,23 @@ HttpResponse ApiSimulator::Handle(const HttpRequest& request) {
       ++rate_limited_;
       constexpr char kMessage[] = "Limite de requisições excedido; aguarde o fim do período";
       response = Error(429, "limite_excedido", kMessage);
-    } else if (const Fault fault = faults_.Draw(); fault != Fault::kNone) {
-      response = FaultResponse(fault);
     } else {
-      response = Route(request, token);
+      const FaultDraw draw = faults_.Draw(MonotonicMs());
+      response = FaultResponse(draw, faults, [&] { return Route(request, token); });
     }
     if (decision.limited) {
       response.headers.emplace_back("Rate-Limit-Limit", std::to_string(decision.limit));
       response.headers.emplace_back("Rate-Limit-Remaining", std::to_string(decision.remaining));
-      response.headers.emplace_back("Rate-Limit-Reset", std::to_string(decision.reset_seconds));
+      // A storm's 429 already says when to come back; the window's reset would contradict it.
+      const bool has_reset =
+          std::any_of(response.headers.begin(), response.headers.end(),
+                      [](const auto& h) { return h.first == "Rate-Limit-Reset"; });
+      if (!has_reset) {
+        response.headers.emplace_back("Rate-Limit-Reset", std::to_string(decision.reset_seconds));
+      }
     }
   }
-  response.delay_ms = latency_ms;
+  response.delay_ms += faults.latency_ms;
   return response;
 }
 
@@ -522,9 +578,11 @@ HttpResponse ApiSimulator::Introspect(const HttpRequest& request, const std::str
     const std::optional<FaultSettings> settings = ParseFaults(request.body);
     if (!settings) {
       return Error(400, "requisicao_invalida",
-                   "Esperado um objeto com probabilidades entre 0 e 1 e latency_ms >= 0");
+                   "Esperado um objeto com probabilidades fault_* entre 0 e 1, latency_ms, "
+                   "timeout_ms (>= 1), storm_ms e storm_every_ms entre 0 e 600000, e storm_ms "
+                   "menor que storm_every_ms");
     }
-    faults_.Set(*settings);
+    faults_.Set(*settings, MonotonicMs());
     return Json(200, json::serialize(FaultsJson(*settings)));
   }
   if (path == "/__sim/received" && request.method == "POST") return ControlReceived(request);
@@ -535,6 +593,11 @@ HttpResponse ApiSimulator::Introspect(const HttpRequest& request, const std::str
 }
 
 std::string ApiSimulator::StatsBody() {
+  json::object faults;
+  for (std::size_t kind = 1; kind < kFaultKinds; ++kind) {
+    const Fault fault = static_cast<Fault>(kind);
+    faults[FaultName(fault)] = faults_.injected(fault);
+  }
   json::object tokens;
   for (const RateLimiter::TokenCounters& counters : limiter_.Counters()) {
     tokens[counters.token_hash] = {{"requests", counters.requests},
@@ -552,6 +615,8 @@ std::string ApiSimulator::StatsBody() {
       {"received_documents", received_.size()},
       {"feed_requests", feed_requests_.load()},
       {"faults_injected", faults_.injected()},
+      {"faults", std::move(faults)},
+      {"storms", faults_.storms()},
   };
   return json::serialize(stats);
 }

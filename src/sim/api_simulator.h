@@ -5,8 +5,9 @@
 // and error codes of focus-api.md. Documents move on lazily: each access compares the clock with
 // the document's due time, so no timers run. The received-document feeds (/v2/nfes_recebidas,
 // /v2/ctes_recebidas, /v2/nfses_recebidas) page through ReceivedFeeds with the `versao` cursor.
-// /__sim/ paths expose counters and a document listing, take new fault settings and add or change
-// received documents (POST /__sim/received); they need no token and cost no credit.
+// /__sim/ paths expose counters (faults injected by kind among them) and a document listing, take
+// new fault settings (POST /__sim/faults, which also switches 429 storms on and off) and add or
+// change received documents (POST /__sim/received); they need no token and cost no credit.
 //
 // Threads: Handle() is called concurrently from the server's io threads; all state is in
 // thread-safe members.

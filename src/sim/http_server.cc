@@ -63,10 +63,9 @@ class Session : public std::enable_shared_from_this<Session> {
     http::request<http::string_body> request = parser_->release();
     keep_alive_ = request.keep_alive();
     HttpResponse answer = Call(request);
-    if (answer.drop) {
-      Close();
-      return;
-    }
+    drop_ = answer.drop;
+    reset_ = answer.reset;
+    truncate_ = answer.truncate;
     response_ = {};
     response_.version(request.version());
     response_.result(static_cast<unsigned>(answer.status));
@@ -78,13 +77,26 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.body() = std::move(answer.body);
     response_.prepare_payload();
     if (answer.delay_ms <= 0) {
-      Write();
+      Finish();
       return;
     }
     timer_.expires_after(std::chrono::milliseconds(answer.delay_ms));
     timer_.async_wait([self = shared_from_this()](beast::error_code timer_ec) {
-      if (!timer_ec) self->Write();
+      if (!timer_ec) self->Finish();
     });
+  }
+
+  // Answers, or ends the connection the way the handler asked.
+  void Finish() {
+    if (drop_) {
+      Close();
+    } else if (reset_) {
+      Reset();
+    } else if (truncate_) {
+      WriteTruncated();
+    } else {
+      Write();
+    }
   }
 
   HttpResponse Call(const http::request<http::string_body>& request) {
@@ -128,13 +140,42 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ignored);
   }
 
+  // A zero linger time makes close() send RST instead of FIN, as a crashed or overloaded peer
+  // (or a middlebox) does.
+  void Reset() {
+    beast::error_code ignored;
+    stream_.socket().set_option(asio::socket_base::linger(true, 0), ignored);
+    stream_.socket().close(ignored);
+  }
+
+  // The header promises the whole body; half of it goes out, then the connection closes, so the
+  // client sees a short read rather than a well-framed bad answer.
+  void WriteTruncated() {
+    stream_.expires_after(kIdleTimeout);
+    serializer_.emplace(response_);
+    http::async_write_header(
+        stream_, *serializer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+          if (ec) {
+            self->Close();
+            return;
+          }
+          const std::string& body = self->response_.body();
+          asio::async_write(self->stream_, asio::buffer(body.data(), body.size() / 2),
+                            [self](beast::error_code, std::size_t) { self->Close(); });
+        });
+  }
+
   beast::tcp_stream stream_;
   asio::steady_timer timer_;
   const HttpHandler& handler_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;
   bool keep_alive_ = false;
+  bool drop_ = false;
+  bool reset_ = false;
+  bool truncate_ = false;
 };
 
 }  // namespace

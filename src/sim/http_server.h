@@ -4,7 +4,8 @@
 // Threads: Run() runs the io_context on N threads; the handler is called on any of them, one call
 // per request, concurrently for different connections, so it must be thread-safe. Each connection
 // is a session that serves requests in order (keep-alive). Responses may ask for an added delay,
-// served by a timer so that no thread sleeps, or for the connection to be dropped unanswered.
+// served by a timer so that no thread sleeps, or for one of the broken endings real networks
+// produce: the connection dropped unanswered, reset, or closed before the body is complete.
 //
 // Lifetime: construct, Listen(), then Run(), which returns after SIGINT or SIGTERM. The handler
 // must outlive Run(). Boost.Beast stays inside http_server.cc because it is slow to compile.
@@ -35,8 +36,13 @@ struct HttpResponse {
   std::string content_type = "application/json; charset=utf-8";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
-  int delay_ms = 0;   // wait this long before answering
-  bool drop = false;  // close the connection without answering
+  int delay_ms = 0;  // wait this long before answering (or before the broken ending below)
+  // At most one of these: close the connection without answering (a clean FIN); reset it
+  // (RST) without answering; send the headers, with the Content-Length of the whole body, and
+  // only half the body, then close.
+  bool drop = false;
+  bool reset = false;
+  bool truncate = false;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;

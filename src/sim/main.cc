@@ -145,6 +145,20 @@ int RunApi(int argc, char** argv) {
                                                   "probability of a 200 HTML error page")(
       "fault-drop", po::value(&faults.fault_drop)->default_value(0),
       "probability of closing the connection unanswered")(
+      "fault-timeout", po::value(&faults.fault_timeout)->default_value(0),
+      "probability of holding the answer for --fault-timeout-ms")(
+      "fault-timeout-ms", po::value(&faults.timeout_ms)->default_value(faults.timeout_ms),
+      "how long a timeout fault holds its answer (the daemon's poll timeout is 20000)")(
+      "fault-truncated", po::value(&faults.fault_truncated)->default_value(0),
+      "probability of closing the connection before the body reaches its Content-Length")(
+      "fault-reset", po::value(&faults.fault_reset)->default_value(0),
+      "probability of resetting the connection (RST) unanswered")(
+      "fault-429", po::value(&faults.fault_429)->default_value(0),
+      "probability of a 429 asking to wait 1 s (Retry-After, Rate-Limit-Reset)")(
+      "storm-ms", po::value(&faults.storm_ms)->default_value(0),
+      "length of a 429 storm, in which every request gets a 429 until the storm ends")(
+      "storm-every-ms", po::value(&faults.storm_every_ms)->default_value(0),
+      "start a storm of --storm-ms every this many ms; 0 with --storm-ms: one storm at start")(
       "latency-ms", po::value(&faults.latency_ms)->default_value(0), "delay added to answers")(
       "received", po::value(&settings.received)->default_value(0),
       "received documents generated at start in each feed (nfe, cte, nfse) of --received-cnpj")(
@@ -166,7 +180,19 @@ int RunApi(int argc, char** argv) {
   RequireProbability(faults.fault_malformed, "fault-malformed");
   RequireProbability(faults.fault_html, "fault-html");
   RequireProbability(faults.fault_drop, "fault-drop");
+  RequireProbability(faults.fault_timeout, "fault-timeout");
+  RequireProbability(faults.fault_truncated, "fault-truncated");
+  RequireProbability(faults.fault_reset, "fault-reset");
+  RequireProbability(faults.fault_429, "fault-429");
   Require(faults.latency_ms >= 0, "--latency-ms must not be negative");
+  Require(faults.timeout_ms >= 1 && faults.timeout_ms <= 600000,
+          "--fault-timeout-ms must be between 1 and 600000");
+  Require(faults.storm_ms >= 0 && faults.storm_ms <= 600000,
+          "--storm-ms must be between 0 and 600000");
+  Require(faults.storm_every_ms >= 0 && faults.storm_every_ms <= 600000,
+          "--storm-every-ms must be between 0 and 600000");
+  Require(faults.storm_every_ms == 0 || faults.storm_ms < faults.storm_every_ms,
+          "--storm-ms must be shorter than --storm-every-ms, or no request would ever pass");
   Require(settings.received >= 0 && settings.received <= 100000,
           "--received must be between 0 and 100000");
   Require(!settings.received_cnpj.empty(), "--received-cnpj is empty");
@@ -195,7 +221,13 @@ int RunReceiver(int argc, char** argv) {
       "answer 503 to the first N deliveries")(
       "status", po::value(&settings.status)->default_value(settings.status),
       "status answered to deliveries")("delay-ms", po::value(&settings.delay_ms)->default_value(0),
-                                       "delay before answering");
+                                       "delay before answering (slow mode)")(
+      "fail-rate", po::value(&settings.fail_rate)->default_value(0),
+      "probability of answering a delivery 500 or 503 (no Retry-After)")(
+      "hang-rate", po::value(&settings.hang_rate)->default_value(0),
+      "probability of holding a delivery's answer for --hang-ms (recorded as late)")(
+      "hang-ms", po::value(&settings.hang_ms)->default_value(settings.hang_ms),
+      "how long a hang lasts; make it longer than the daemon's delivery_timeout_seconds");
 
   po::variables_map vm;
   if (ParsedHelp(options, argc, argv, vm)) return 0;
@@ -204,6 +236,10 @@ int RunReceiver(int argc, char** argv) {
   Require(settings.fail_first >= 0, "--fail-first must not be negative");
   Require(settings.status >= 200 && settings.status <= 599, "--status must be 200..599");
   Require(settings.delay_ms >= 0, "--delay-ms must not be negative");
+  RequireProbability(settings.fail_rate, "fail-rate");
+  RequireProbability(settings.hang_rate, "hang-rate");
+  Require(settings.hang_ms >= 0 && settings.hang_ms <= 600000,
+          "--hang-ms must be between 0 and 600000");
   if (!secrets.empty()) {
     std::string error;
     settings.verifier = SignatureVerifier::Create(secrets, max_age_seconds, &error);

@@ -58,7 +58,11 @@ WebhookReceiver::WebhookReceiver(ReceiverSettings settings, std::ostream& out)
       out_(out),
       status_(settings_.status),
       delay_ms_(settings_.delay_ms),
-      fail_first_left_(settings_.fail_first) {}
+      fail_first_left_(settings_.fail_first),
+      fail_rate_(settings_.fail_rate),
+      hang_rate_(settings_.hang_rate),
+      hang_ms_(settings_.hang_ms),
+      rng_(std::random_device{}()) {}
 
 bool WebhookReceiver::Open(std::string* error) {
   if (settings_.record_path.empty()) return true;
@@ -90,20 +94,33 @@ HttpResponse WebhookReceiver::Deliver(const HttpRequest& request) {
   std::lock_guard lock(mu_);
   ++received_;
   int status = status_;
+  int delay_ms = delay_ms_;
+  bool late = false;
   if (checked && !signature_ok) {
     ++rejected_signature_;
     status = 401;
   } else if (fail_first_left_ > 0) {
     --fail_first_left_;
     status = 503;
+  } else if (fail_rate_ > 0 || hang_rate_ > 0) {
+    const double roll = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
+    if (roll < fail_rate_) {
+      ++failures_injected_;
+      // Without Retry-After, so the sender treats both as plain failures, not as a pause.
+      status = failures_injected_ % 2 == 0 ? 500 : 503;
+    } else if (roll < fail_rate_ + hang_rate_) {
+      ++hangs_injected_;
+      late = true;
+      delay_ms += hang_ms_;
+    }
   }
-  Report(request, signature_ok, status);
+  Report(request, signature_ok, status, late);
   HttpResponse response = Answer(status);
-  response.delay_ms = delay_ms_;
+  response.delay_ms = delay_ms;
   return response;
 }
 
-void WebhookReceiver::Report(const HttpRequest& request, bool signature_ok, int status) {
+void WebhookReceiver::Report(const HttpRequest& request, bool signature_ok, int status, bool late) {
   const int64_t now_ms = NowMs();
   const bool accepted = status >= 200 && status < 300;
   const std::string id(request.Header("webhook-id"));
@@ -119,6 +136,7 @@ void WebhookReceiver::Report(const HttpRequest& request, bool signature_ok, int 
                               {"company", request.Header("x-gatilho-company")},
                               {"document", request.Header("x-gatilho-document")},
                               {"signature_ok", signature_ok},
+                              {"late", late},
                               {"body", request.body}};
       // Flushed per line so that a test or benchmark reading the file sees every delivery the
       // moment it was answered.
@@ -133,6 +151,7 @@ void WebhookReceiver::Report(const HttpRequest& request, bool signature_ok, int 
            : signature_ok      ? "ok"
                                : "bad");
   if (!accepted) out_ << "  answered=" << status;
+  if (late) out_ << "  answer held " << hang_ms_ << " ms";
   out_ << std::endl;
 }
 
@@ -142,7 +161,9 @@ HttpResponse WebhookReceiver::Control(const HttpRequest& request, const std::str
     return Answer(200, json::serialize(json::object{{"received", received_},
                                                     {"accepted", accepted_},
                                                     {"rejected_signature", rejected_signature_},
-                                                    {"duplicates", duplicates_}}));
+                                                    {"duplicates", duplicates_},
+                                                    {"failures_injected", failures_injected_},
+                                                    {"hangs_injected", hangs_injected_}}));
   }
   if (path == "/__receiver/mode" && request.method == "POST") {
     boost::system::error_code ec;
@@ -150,19 +171,33 @@ HttpResponse WebhookReceiver::Control(const HttpRequest& request, const std::str
     const json::object* object = !ec && body.is_object() ? &body.as_object() : nullptr;
     const json::value* status = object ? object->if_contains("status") : nullptr;
     const json::value* delay = object ? object->if_contains("delay_ms") : nullptr;
-    const bool valid =
-        object &&
-        (!status ||
-         (status->is_int64() && status->as_int64() >= 200 && status->as_int64() <= 599)) &&
-        (!delay || (delay->is_int64() && delay->as_int64() >= 0 && delay->as_int64() <= 600000));
+    const json::value* fail_rate = object ? object->if_contains("fail_rate") : nullptr;
+    const json::value* hang_rate = object ? object->if_contains("hang_rate") : nullptr;
+    const json::value* hang = object ? object->if_contains("hang_ms") : nullptr;
+    const auto whole = [](const json::value* v, int64_t min, int64_t max) {
+      return !v || (v->is_int64() && v->as_int64() >= min && v->as_int64() <= max);
+    };
+    const auto probability = [](const json::value* v) {
+      return !v || (v->is_number() && v->to_number<double>() >= 0 && v->to_number<double>() <= 1);
+    };
+    const bool valid = object && whole(status, 200, 599) && whole(delay, 0, 600000) &&
+                       whole(hang, 0, 600000) && probability(fail_rate) && probability(hang_rate);
     if (!valid) {
-      return Answer(400, R"({"erro":"esperado {\"status\":200..599,\"delay_ms\":>=0}"})");
+      return Answer(400, R"({"erro":"esperado {\"status\":200..599,\"delay_ms\":0..600000,)"
+                         R"(\"fail_rate\":0..1,\"hang_rate\":0..1,\"hang_ms\":0..600000}"})");
     }
     std::lock_guard lock(mu_);
     // Fields left out keep their current value, so a test can change the delay alone.
     if (status) status_ = static_cast<int>(status->as_int64());
     if (delay) delay_ms_ = static_cast<int>(delay->as_int64());
-    return Answer(200, json::serialize(json::object{{"status", status_}, {"delay_ms", delay_ms_}}));
+    if (fail_rate) fail_rate_ = fail_rate->to_number<double>();
+    if (hang_rate) hang_rate_ = hang_rate->to_number<double>();
+    if (hang) hang_ms_ = static_cast<int>(hang->as_int64());
+    return Answer(200, json::serialize(json::object{{"status", status_},
+                                                    {"delay_ms", delay_ms_},
+                                                    {"fail_rate", fail_rate_},
+                                                    {"hang_rate", hang_rate_},
+                                                    {"hang_ms", hang_ms_}}));
   }
   return Answer(404, R"({"erro":"rota desconhecida"})");
 }

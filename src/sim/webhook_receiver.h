@@ -3,7 +3,10 @@
 //
 // Any POST outside /__receiver/ is a delivery: its signature is checked when secrets are
 // configured, then it is answered with the configured status (after the first `fail_first`
-// deliveries, which get 503), optionally late. Accepted deliveries are counted, deduplicated by
+// deliveries, which get 503), optionally late. Faults can be drawn per delivery: a failure (500
+// or 503) at fail_rate, and a hang at hang_rate: the delivery is accepted and recorded (marked
+// "late") but its answer is held for hang_ms, past the sender's timeout, as an ERP that
+// processes a request and then stalls. Accepted deliveries are counted, deduplicated by
 // webhook-id, appended to a JSON-lines record file and printed as one human line. /__receiver/
 // paths expose the counters and change the answer mode at run time.
 //
@@ -16,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <ostream>
+#include <random>
 #include <string>
 #include <unordered_set>
 
@@ -30,7 +34,10 @@ struct ReceiverSettings {
   bool quiet = false;                         // no human lines
   int fail_first = 0;
   int status = 204;
-  int delay_ms = 0;
+  int delay_ms = 0;      // added to every answer: the slow mode
+  double fail_rate = 0;  // in [0, 1]
+  double hang_rate = 0;  // in [0, 1]; drawn after fail_rate, exclusive with it
+  int hang_ms = 60'000;
 };
 
 class WebhookReceiver {
@@ -49,7 +56,7 @@ class WebhookReceiver {
   HttpResponse Deliver(const HttpRequest& request);
   HttpResponse Control(const HttpRequest& request, const std::string& path);
   // REQUIRES: mu_ held.
-  void Report(const HttpRequest& request, bool signature_ok, int status);
+  void Report(const HttpRequest& request, bool signature_ok, int status, bool late);
 
   const ReceiverSettings settings_;
   std::ostream& out_;
@@ -59,6 +66,12 @@ class WebhookReceiver {
   int status_;                                // GUARDED_BY(mu_)
   int delay_ms_;                              // GUARDED_BY(mu_)
   int fail_first_left_;                       // GUARDED_BY(mu_)
+  double fail_rate_;                          // GUARDED_BY(mu_)
+  double hang_rate_;                          // GUARDED_BY(mu_)
+  int hang_ms_;                               // GUARDED_BY(mu_)
+  std::minstd_rand rng_;                      // GUARDED_BY(mu_)
+  int64_t failures_injected_ = 0;             // GUARDED_BY(mu_)
+  int64_t hangs_injected_ = 0;                // GUARDED_BY(mu_)
   int64_t received_ = 0;                      // GUARDED_BY(mu_)
   int64_t accepted_ = 0;                      // GUARDED_BY(mu_)
   int64_t rejected_signature_ = 0;            // GUARDED_BY(mu_)

@@ -361,6 +361,94 @@ TEST_F(SimTest, FaultsCanBeSwitchedAtRunTime) {
   EXPECT_EQ(Number(stats, "faults_injected"), 4);
 }
 
+TEST_F(SimTest, TransportFaultsBreakTheAnswerEachInItsOwnWayAndAreCountedByKind) {
+  const std::string api = Launch({"api"});
+  ASSERT_FALSE(api.empty());
+  const std::string faults = api + "/__sim/faults";
+  const std::string url = api + "/v2/nfe/X";
+
+  // A timeout holds the real answer: a client patient enough still gets it, late.
+  ASSERT_EQ(HttpCall("POST", faults, R"({"fault_timeout":1,"timeout_ms":1500})").status, 200);
+  const auto start = std::chrono::steady_clock::now();
+  const HttpResult held = Api("GET", url);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1500));
+  EXPECT_EQ(held.status, 404) << held.error;
+
+  // Truncated: the header promises more body than ever arrives, unlike the well-framed
+  // malformed JSON.
+  ASSERT_EQ(HttpCall("POST", faults, R"({"fault_truncated":1})").status, 200);
+  const HttpResult truncated = Api("GET", url);
+  EXPECT_EQ(truncated.status, 0);
+  EXPECT_NE(truncated.error.find("bytes remaining"), std::string::npos) << truncated.error;
+
+  // A reset is an RST, which the client reports differently from the drop's clean close.
+  ASSERT_EQ(HttpCall("POST", faults, R"({"fault_reset":1})").status, 200);
+  const HttpResult reset = Api("GET", url);
+  EXPECT_EQ(reset.status, 0);
+  EXPECT_NE(reset.error.find("reset"), std::string::npos) << reset.error;
+  ASSERT_EQ(HttpCall("POST", faults, R"({"fault_drop":1})").status, 200);
+  const HttpResult dropped = Api("GET", url);
+  EXPECT_EQ(dropped.status, 0);
+  EXPECT_EQ(dropped.error.find("reset"), std::string::npos) << dropped.error;
+
+  ASSERT_EQ(HttpCall("POST", faults, R"({"fault_429":1})").status, 200);
+  const HttpResult limited = Api("GET", url);
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.Header("retry-after"), "1");
+  EXPECT_EQ(limited.Header("rate-limit-reset"), "1");
+
+  const std::string stats = HttpCall("GET", api + "/__sim/stats").body;
+  EXPECT_EQ(Number(stats, "faults_injected"), 5);
+  for (const char* kind : {"timeout", "truncated", "reset", "drop", "429"}) {
+    EXPECT_EQ(Number(stats, kind), 1) << kind << " in " << stats;
+  }
+  EXPECT_EQ(Number(stats, "5xx"), 0) << stats;
+}
+
+TEST_F(SimTest, StormRefusesEveryRequestUntilItEndsAndSaysWhen) {
+  const std::string api = Launch({"api"});
+  ASSERT_FALSE(api.empty());
+  const std::string faults = api + "/__sim/faults";
+  const std::string url = api + "/v2/nfe/X";
+
+  ASSERT_EQ(HttpCall("POST", faults, R"({"storm_ms":1500})").status, 200);
+  for (int i = 0; i < 3; ++i) {
+    const HttpResult refused = Api("GET", url);
+    EXPECT_EQ(refused.status, 429);
+    const std::string wait = refused.Header("retry-after");
+    EXPECT_TRUE(wait == "1" || wait == "2") << wait;
+    EXPECT_EQ(refused.Header("rate-limit-reset"), wait);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(1600));
+  EXPECT_EQ(Api("GET", url).status, 404) << "the storm is over";
+
+  // Periodic storms start one period after being switched on; a storm as long as its period
+  // would never let a request through and is refused.
+  ASSERT_EQ(HttpCall("POST", faults, R"({"storm_ms":400,"storm_every_ms":800})").status, 200);
+  EXPECT_EQ(Api("GET", url).status, 404) << "the first period is calm";
+  std::this_thread::sleep_for(std::chrono::milliseconds(850));
+  EXPECT_EQ(Api("GET", url).status, 429);
+  EXPECT_EQ(HttpCall("POST", faults, R"({"storm_ms":800,"storm_every_ms":800})").status, 400);
+
+  const std::string stats = HttpCall("GET", api + "/__sim/stats").body;
+  EXPECT_EQ(Number(stats, "storms"), 2) << stats;
+  EXPECT_EQ(Number(stats, "storm_429"), 4) << stats;
+}
+
+TEST_F(SimTest, BadFaultOptionsExitWith2) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"api", "--fault-timeout", "1.5"},
+        {"api", "--fault-timeout-ms", "0"},
+        {"api", "--fault-429", "-0.1"},
+        {"api", "--storm-ms", "1000", "--storm-every-ms", "500"},
+        {"receiver", "--fail-rate", "2"},
+        {"receiver", "--hang-ms", "-1"}}) {
+    std::unique_ptr<Subprocess> sim = Subprocess::Start(GATILHO_SIM_BIN, args);
+    ASSERT_NE(sim, nullptr);
+    EXPECT_EQ(sim->Wait(), 2) << args[1];
+  }
+}
+
 TEST_F(SimTest, SigtermStopsWithExitZero) {
   std::unique_ptr<Subprocess> sim = Subprocess::Start(GATILHO_SIM_BIN, {"api"});
   ASSERT_NE(sim, nullptr);
@@ -448,6 +536,33 @@ TEST_F(SimTest, ReceiverFailFirstAnswers503) {
   EXPECT_EQ(Number(stats, "received"), 5);
   EXPECT_EQ(Number(stats, "accepted"), 2);
   EXPECT_EQ(Number(stats, "duplicates"), 1);
+}
+
+TEST_F(SimTest, ReceiverFailuresAndHangsAreDrawnPerDeliveryAndCounted) {
+  TempDir dir;
+  const std::string record = dir.Sub("deliveries.jsonl");
+  const std::string receiver = Launch({"receiver", "--fail-rate", "1", "--record", record});
+  ASSERT_FALSE(receiver.empty());
+  const std::vector<std::pair<std::string, std::string>> headers = {{"webhook-id", "evt_7"}};
+
+  for (int i = 0; i < 2; ++i) {
+    const int status = HttpCall("POST", receiver + "/", "{}", {}, headers).status;
+    EXPECT_TRUE(status == 500 || status == 503) << status;
+  }
+  const HttpResult mode = HttpCall("POST", receiver + "/__receiver/mode",
+                                   R"({"fail_rate":0,"hang_rate":1,"hang_ms":1200})");
+  ASSERT_EQ(mode.status, 200) << mode.body;
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(HttpCall("POST", receiver + "/", "{}", {}, headers).status, 204);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1200));
+  EXPECT_EQ(Field(ReadFile(record), "late"), "true") << "a hung delivery was processed";
+  EXPECT_EQ(HttpCall("POST", receiver + "/__receiver/mode", R"({"hang_rate":1.5})").status, 400);
+
+  const std::string stats = HttpCall("GET", receiver + "/__receiver/stats").body;
+  EXPECT_EQ(Number(stats, "received"), 3);
+  EXPECT_EQ(Number(stats, "accepted"), 1);
+  EXPECT_EQ(Number(stats, "failures_injected"), 2);
+  EXPECT_EQ(Number(stats, "hangs_injected"), 1);
 }
 
 // ---- received-document feeds -------------------------------------------------------------------

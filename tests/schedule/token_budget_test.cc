@@ -101,7 +101,7 @@ TEST(TokenBudget, AfterA429OneProbeAtATimeUntilAnAnswerIsNotA429) {
   EXPECT_EQ(budget.Available(10'100), 1);
   ASSERT_TRUE(budget.TryAcquire(10'100));
   EXPECT_FALSE(budget.TryAcquire(10'100));
-  EXPECT_EQ(budget.NextCreditMs(10'100), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(budget.NextCreditMs(10'100), 10'100 + 5'000) << "unless it stays unanswered";
 
   // Refused again: another pause, another single probe after it.
   budget.OnResponse(10'200, 429, 100, 0, 10);
@@ -112,6 +112,39 @@ TEST(TokenBudget, AfterA429OneProbeAtATimeUntilAnAnswerIsNotA429) {
   // Accepted: credit is back, as rule 2 allows it (90 remaining, 20 the ERP's).
   budget.OnResponse(20'300, 200, 100, 90, 40);
   EXPECT_EQ(budget.Available(20'300), 90 - 20);
+}
+
+TEST(TokenBudget, ARequestStillInFlightFromBeforeA429DoesNotHoldTheProbeBack) {
+  TokenBudget budget;
+  ASSERT_TRUE(budget.TryAcquire(0));  // its answer is held until the client gives up
+  ASSERT_TRUE(budget.TryAcquire(0));
+  budget.OnResponse(100, 429, 100, 0, 2);
+  EXPECT_EQ(budget.Available(2'099), 0);
+  EXPECT_EQ(budget.NextCreditMs(100), 2'100);
+
+  // The pause is over while the first request still hangs: the probe goes anyway, alone.
+  EXPECT_EQ(budget.Available(2'100), 1);
+  ASSERT_TRUE(budget.TryAcquire(2'100));
+  EXPECT_FALSE(budget.TryAcquire(2'100));
+
+  budget.OnResponse(2'200, 200, 100, 90, 40);
+  EXPECT_GT(budget.Available(2'200), 1) << "an accepted probe ends the probing";
+  // The hung request ends in the client's timeout, which changes nothing.
+  budget.OnResponse(20'000, 0, kNone, kNone, kNone);
+  EXPECT_GT(budget.Available(20'000), 1);
+}
+
+TEST(TokenBudget, AProbeLeftUnansweredLetsTheNextOneOutAfterThePatience) {
+  TokenBudget budget(TokenBudget::Options{.probe_patience_ms = 3'000});
+  ASSERT_TRUE(budget.TryAcquire(0));
+  budget.OnResponse(100, 429, 100, 0, 1);
+  ASSERT_TRUE(budget.TryAcquire(1'100));  // the probe; its answer is held
+  EXPECT_EQ(budget.Available(4'099), 0);
+  EXPECT_EQ(budget.NextCreditMs(1'200), 4'100);
+  EXPECT_EQ(budget.Available(4'100), 1);
+  ASSERT_TRUE(budget.TryAcquire(4'100));
+  EXPECT_FALSE(budget.TryAcquire(4'100)) << "still one at a time";
+  EXPECT_EQ(budget.NextCreditMs(4'100), 7'100);
 }
 
 TEST(TokenBudget, A429StormCostsOneRequestPerPause) {
