@@ -492,6 +492,30 @@ Status Daemon::Drain() {
   return Status::Ok();
 }
 
+void Daemon::NoteStoreHealth(const Status& status) {
+  if (status.ok()) {
+    if (store_failures_ == 0) return;
+    spdlog::info(
+        "the store at {} accepts writes again after {} failed tries; polling and "
+        "delivery go on",
+        store_.dir(), store_failures_);
+    store_failures_ = 0;
+    store_failure_.clear();
+    return;
+  }
+  ++store_failures_;
+  // A full disk fails every retry the same way: one line when it starts (or its cause changes),
+  // not one every few seconds until an operator acts.
+  std::string failure = status.ToString();
+  if (failure == store_failure_) return;
+  spdlog::error(
+      "store error: {}; no new polls or deliveries start, what was committed stays, and the loop "
+      "tries again every {} s. Free space on the disk, fix the permissions of {}, or raise "
+      "store_max_mib",
+      failure, kStoreRetryMs / 1000, store_.dir());
+  store_failure_ = std::move(failure);
+}
+
 Status Daemon::Run() {
   spdlog::info("gatilho {} started: {} companies, store {}, {}", GATILHO_VERSION,
                config_.companies.size(), store_.dir(), options_.once ? "one pass" : "daemon");
@@ -499,9 +523,8 @@ Status Daemon::Run() {
   bool stop = false;
   while (!stop) {
     Result<int64_t> wake_at = Turn(/*start_new_work=*/true);
+    NoteStoreHealth(wake_at.ok() ? Status::Ok() : wake_at.status());
     if (!wake_at.ok()) {
-      spdlog::error("store error: {}; retrying in {} s. Check the disk and the permissions of {}",
-                    wake_at.status().ToString(), kStoreRetryMs / 1000, store_.dir());
       if (options_.once) return wake_at.status();
       bool ignored_reload = false;
       Status s = Wait(clock_.WallMs() + kStoreRetryMs, &stop, &ignored_reload);

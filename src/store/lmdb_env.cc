@@ -35,7 +35,9 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const Options& options) {
   if (rc == 0) rc = mdb_env_set_mapsize(env, options.initial_map_bytes);
   // Owner-only: the store holds webhook payloads, which carry the companies' fiscal data.
   if (rc == 0) rc = mdb_env_open(env, dir.c_str(), 0, 0600);
-  if (rc == 0) return std::unique_ptr<LmdbEnv>(new LmdbEnv(env, dir, options.max_map_bytes));
+  if (rc == 0)
+    return std::unique_ptr<LmdbEnv>(
+        new LmdbEnv(env, dir, options.max_map_bytes, options.when_full));
 
   mdb_env_close(env);
   std::string reason = mdb_strerror(rc);
@@ -109,10 +111,9 @@ Status LmdbEnv::Grow() {
   if (rc != 0) return Error(rc, "read the map size");
   size_t current = info.me_mapsize;
   if (current >= max_map_bytes_) {
-    return Status::ResourceExhausted(
-        "store at " + dir_ + " is full: its map reached the maximum of " +
-        std::to_string(max_map_bytes_) +
-        " bytes (max_map_bytes); raise that maximum or move old data out of " + dir_);
+    return Status::ResourceExhausted("store at " + dir_ +
+                                     " is full: its map reached the maximum of " +
+                                     std::to_string(max_map_bytes_) + " bytes; " + when_full_);
   }
   size_t next = current > max_map_bytes_ / 2 ? max_map_bytes_ : current * 2;
   rc = mdb_env_set_mapsize(env_, next);

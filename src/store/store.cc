@@ -313,6 +313,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   env_options.dir = options.dir;
   env_options.initial_map_bytes = options.initial_map_bytes;
   env_options.max_map_bytes = options.max_map_bytes;
+  env_options.when_full = options.when_full;
   env_options.max_tables = static_cast<unsigned>(impl->AllTables().size());
   Result<std::unique_ptr<LmdbEnv>> env = LmdbEnv::Open(env_options);
   if (!env.ok()) return env.status();

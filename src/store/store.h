@@ -143,6 +143,8 @@ class Store {
     std::string dir;                         // created if missing
     size_t initial_map_bytes = 64ull << 20;  // grown automatically when full
     size_t max_map_bytes = 1ull << 40;       // growth stops here with ResourceExhausted
+    // What the ResourceExhausted message tells the reader to do about a map at its maximum.
+    std::string when_full = "raise the store's maximum map size or move old data out";
   };
 
   // Opens (creating if needed) the environment in options.dir. Fails with a Status naming the
