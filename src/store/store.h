@@ -192,6 +192,16 @@ class Store {
   // The earliest scheduled poll, or nullopt when nothing is scheduled.
   Result<std::optional<int64_t>> NextDueMs();
 
+  // After the wall clock was stepped by delta_ms: moves every scheduled watch's next poll, and
+  // the times its policy measures from (cycle start, last poll, first 404), by delta_ms, so each
+  // keeps the wait and the age it had. created_ms and history stay as they were recorded. One
+  // transaction; returns how many watches moved.
+  Result<uint64_t> ShiftPolls(int64_t delta_ms);
+
+  // The same for deliveries: every pending event's next attempt and first attempt (where its
+  // retry horizon starts) move by delta_ms; created_ms stays. Returns how many events moved.
+  Result<uint64_t> ShiftRetries(int64_t delta_ms);
+
   // Applies the updates in one transaction. Events whose id already exists in the outbox are
   // not appended again (the same change seen twice after a crash).
   Status Apply(const std::vector<WatchUpdate>& updates);
