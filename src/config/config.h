@@ -143,6 +143,11 @@ struct GlobalConfig {
   int proxy_timeout_seconds = 120;  // 1..600: for one upstream exchange, answer included
 };
 
+// store_max_mib in bytes, the store's Options::max_map_bytes.
+inline size_t StoreMaxBytes(const GlobalConfig& global) {
+  return size_t{static_cast<unsigned>(global.store_max_mib)} << 20;
+}
+
 // Whether `address` (as in GlobalConfig::proxy_address) is a loopback address.
 bool IsLoopbackAddress(std::string_view address);
 

@@ -45,7 +45,16 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const Options& options) {
     return Status::InvalidArgument(dir + "/data.mdb is not a store this gatilho can read (" +
                                    reason + "); point data_dir at gatilho's data directory");
   }
-  if (rc == EACCES || rc == EPERM || rc == EROFS) {
+  if (rc == EROFS) {
+    return Status::IoError("cannot open the store in " + dir + ": " + reason +
+                           "; the file system holding it is mounted read-only: remount it "
+                           "read-write, or set data_dir to a writable folder");
+  }
+  if (rc == ENOSPC) {
+    return Status::IoError("cannot open the store in " + dir + ": " + reason +
+                           "; free space on the file system holding " + dir);
+  }
+  if (rc == EACCES || rc == EPERM) {
     return Status::IoError("cannot open the store in " + dir + ": " + reason + "; " +
                            PermissionAdvice(dir));
   }
@@ -121,6 +130,11 @@ Status LmdbEnv::Grow() {
   return Status::Ok();
 }
 
+void LmdbEnv::SetMaxMapBytes(size_t max_map_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  max_map_bytes_ = max_map_bytes;
+}
+
 Status LmdbEnv::AdoptMapSize() {
   // Size 0 means "the size recorded in the environment", which the other process wrote.
   int rc = mdb_env_set_mapsize(env_, 0);
@@ -134,6 +148,11 @@ Status LmdbEnv::Error(int rc, std::string_view what) const {
   message += ": ";
   message += mdb_strerror(rc);
   if (rc == MDB_MAP_FULL || rc == MDB_MAP_RESIZED) return Status::ResourceExhausted(message);
+  if (rc == ENOSPC || rc == EDQUOT) {
+    return Status::ResourceExhausted(message + "; the file system holding " + dir_ +
+                                     " is full: free space there (nothing of this "
+                                     "transaction was written)");
+  }
   return Status::IoError(message);
 }
 

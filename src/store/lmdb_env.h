@@ -53,6 +53,9 @@ class LmdbEnv {
   // is written and body's status is returned. `body` may run several times (see above).
   Status Write(const Body& body);
 
+  // Moves the most the map may grow to; a map already larger keeps its size.
+  void SetMaxMapBytes(size_t max_map_bytes);
+
   const std::string& dir() const { return dir_; }
 
  private:

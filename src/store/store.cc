@@ -330,6 +330,10 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
+void Store::SetMaxMapBytes(size_t max_map_bytes) {
+  impl_->env->SetMaxMapBytes(max_map_bytes);
+}
+
 const std::string& Store::dir() const {
   return impl_->env->dir();
 }

@@ -308,6 +308,10 @@ class Store {
   Result<StoreCounts> Counts();
 
   // The directory this store lives in.
+  // Moves the most the map may grow to (Options::max_map_bytes), e.g. after an operator raised
+  // store_max_mib; a map already larger keeps its size.
+  void SetMaxMapBytes(size_t max_map_bytes);
+
   const std::string& dir() const;
 
  private:
