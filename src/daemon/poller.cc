@@ -533,6 +533,9 @@ void Poller::OnCreditResponse(const std::string& company, const HttpResponse& re
   TokenBudget& budget = BudgetFor(handle->second);
   std::optional<int64_t> remaining = HeaderInt(response, "rate-limit-remaining");
   std::optional<int64_t> reset = HeaderInt(response, "rate-limit-reset");
+  // TODO(budget): a request that never left the host (no socket: the descriptor limit; or the
+  // connection refused) still counts as sent in the window, so under a descriptor shortage the
+  // retries can wait for the next window although the API saw nothing.
   budget.OnResponse(clock_.MonotonicMs(), response.status, HeaderInt(response, "rate-limit-limit"),
                     remaining, reset);
   TokenSeen& seen = token_seen_[handle->second];
