@@ -180,6 +180,11 @@ std::optional<Config> LoadConfigOrReport(const std::string& path, int* exit_code
 std::unique_ptr<Store> OpenStoreOrReport(const GlobalConfig& global) {
   Store::Options options;
   options.dir = global.data_dir;
+  options.max_map_bytes = StoreMaxBytes(global);
+  options.initial_map_bytes = std::min(options.initial_map_bytes, options.max_map_bytes);
+  options.when_full = "raise store_max_mib in " + global.config_file +
+                      " (and make room on the disk), or let retention (attempt_retention_days) "
+                      "remove old events";
   Result<std::unique_ptr<Store>> store = Store::Open(options);
   if (store.ok()) return std::move(store).value();
   PrintError(store.status().message());

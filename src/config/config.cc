@@ -39,6 +39,7 @@ constexpr ConfigKey kGlobalKeys[] = {
     {"operator_secret"},
     {"breaker_alert_minutes"},
     {"attempt_retention_days"},
+    {"store_max_mib"},
     {"api_token_file"},
     {"api_listen"},
     {"api_max_body_kib"},
@@ -408,6 +409,8 @@ GlobalConfig ReadGlobal(const ConfigFile& file, ConfigErrors& errors) {
   ReadWholeNumber(file, "attempt_retention_days", 1, 3650,
                   "days finished events and their delivery attempts are kept in the store",
                   global.attempt_retention_days, errors);
+  ReadWholeNumber(file, "store_max_mib", 1, kMaxStoreMib,
+                  "MiB the store's map in data_dir may grow to", global.store_max_mib, errors);
   ReadApiToken(file, global, errors);
   ReadApiListen(file, global, errors);
   ReadWholeNumber(file, "api_max_body_kib", 1, 65536,

@@ -103,6 +103,9 @@ struct CompanyConfig {
   std::vector<std::string> warnings;
 };
 
+// The largest store_max_mib: 1 TiB, the store's own ceiling.
+inline constexpr int kMaxStoreMib = 1 << 20;
+
 struct GlobalConfig {
   std::string config_file;            // absolute path of the file read
   std::string data_dir;               // absolute; where the LMDB environment lives
@@ -120,6 +123,9 @@ struct GlobalConfig {
   int breaker_alert_minutes = 15;   // 1..10080
   int attempt_retention_days = 30;  // 1..3650: finished events and their attempts older than
                                     // this are removed from the store
+  // 1..kMaxStoreMib: the store's map grows (doubling) up to this; past it writes fail with
+  // ResourceExhausted and the daemon waits for an operator to raise it or free room.
+  int store_max_mib = kMaxStoreMib;
   // Absolute; the folder a legacy ERP drops watch files into (api/spool_file.h); empty: none.
   std::string spool_dir;
   // The local HTTP API (src/api/local_api.h): on when api_token_file is set.
@@ -141,6 +147,11 @@ struct GlobalConfig {
   int proxy_max_body_kib = 16384;   // 1..1048576: larger ERP request bodies are answered 413
   int proxy_timeout_seconds = 120;  // 1..600: for one upstream exchange, answer included
 };
+
+// store_max_mib in bytes, the store's Options::max_map_bytes.
+inline size_t StoreMaxBytes(const GlobalConfig& global) {
+  return size_t{static_cast<unsigned>(global.store_max_mib)} << 20;
+}
 
 // Whether `address` (as in GlobalConfig::proxy_address) is a loopback address.
 bool IsLoopbackAddress(std::string_view address);

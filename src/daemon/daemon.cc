@@ -22,6 +22,16 @@ namespace {
 // After a store error the loop waits this long before trying again, so a full disk is not
 // hammered, and an operator has time to read the error line.
 constexpr int64_t kStoreRetryMs = 5'000;
+// How long the store must keep working after a failure before the daemon says it is back.
+constexpr int64_t kStoreSteadyMs = 10'000;
+
+void LogServerTrouble(bool trouble, const std::string& message) {
+  if (trouble) {
+    spdlog::error("{}", message);
+  } else {
+    spdlog::info("{}", message);
+  }
+}
 
 SpoolCompanies SpoolCompaniesOf(const Config& config) {
   SpoolCompanies companies;
@@ -153,6 +163,7 @@ Status Daemon::StartApi() {
   server_options.port = global.api_port;
   server_options.max_body_bytes = static_cast<size_t>(global.api_max_body_kib) * 1024;
   server_options.name = "local API";
+  server_options.on_trouble = LogServerTrouble;
   Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(server_options, api_->Handler());
   const std::string where = global.api_address.find(':') == std::string::npos
                                 ? global.api_address + ":" + std::to_string(global.api_port)
@@ -239,6 +250,7 @@ Status Daemon::StartProxy() {
   // An upstream answer may take as long as the proxy lets it; the connection must wait too.
   server_options.idle_timeout_ms = std::max(30'000, global.proxy_timeout_seconds * 1000 + 5'000);
   server_options.name = "proxy";
+  server_options.on_trouble = LogServerTrouble;
   Proxy* proxy = proxy_.get();
   Result<std::unique_ptr<HttpServer>> server = HttpServer::Start(
       server_options, [proxy](const ServerRequest& request, ResponseWriter& writer) {
@@ -385,6 +397,8 @@ Status Daemon::Reload() {
         config_.global.data_dir, loaded->global.data_dir);
     return Status::Ok();
   }
+  // Before anything is committed: a higher cap may be what lets the commits below succeed.
+  store_.SetMaxMapBytes(StoreMaxBytes(loaded->global));
   // The poller and the dispatcher are rebuilt from the new files, so none of their transfers
   // may outlive them: everything in flight is finished first. Request timeouts bound the wait.
   while (http_.InFlight() > 0) {
@@ -499,21 +513,81 @@ Status Daemon::Drain() {
   return Status::Ok();
 }
 
+void Daemon::ApplyStoreLimit() {
+  Result<Config> loaded = LoadConfig(config_.global.config_file);
+  if (!loaded.ok()) {
+    spdlog::error(
+        "SIGHUP: the configuration has problems, so the running one stays in use; fix these and "
+        "send SIGHUP again:\n{}",
+        loaded.status().message());
+    return;
+  }
+  if (loaded->global.store_max_mib == config_.global.store_max_mib) return;
+  store_.SetMaxMapBytes(StoreMaxBytes(loaded->global));
+  spdlog::info(
+      "SIGHUP: the store may now grow to {} MiB (store_max_mib); the rest of the "
+      "configuration applies once the store takes writes again",
+      loaded->global.store_max_mib);
+}
+
+void Daemon::NoteStoreHealth(const Status& status) {
+  const int64_t now_mono = clock_.MonotonicMs();
+  if (status.ok()) {
+    if (store_failures_ == 0) return;
+    if (store_ok_since_mono_ < 0) store_ok_since_mono_ = now_mono;
+    // A full store still takes the odd small write in pages LMDB freed: only a store that kept
+    // working for a while is announced as back, so a full disk is not a flood of ups and downs.
+    if (now_mono - store_ok_since_mono_ < kStoreSteadyMs) return;
+    store_ok_since_mono_ = -1;
+    spdlog::info(
+        "the store at {} accepts writes again after {} failed tries; polling and "
+        "delivery go on",
+        store_.dir(), store_failures_);
+    store_failures_ = 0;
+    store_failure_.clear();
+    return;
+  }
+  ++store_failures_;
+  store_ok_since_mono_ = -1;
+  // A full disk fails every retry the same way: one line when it starts (or its cause changes),
+  // not one every few seconds until an operator acts.
+  std::string failure = status.ToString();
+  if (failure == store_failure_) return;
+  spdlog::error(
+      "store error: {}; no new polls or deliveries start, what was committed stays, and the loop "
+      "tries again every {} s. Free space on the disk, fix the permissions of {}, or raise "
+      "store_max_mib",
+      failure, kStoreRetryMs / 1000, store_.dir());
+  store_failure_ = std::move(failure);
+}
+
 Status Daemon::Run() {
   spdlog::info("gatilho {} started: {} companies, store {}, {}", GATILHO_VERSION,
                config_.companies.size(), store_.dir(), options_.once ? "one pass" : "daemon");
   int64_t once_deadline = clock_.MonotonicMs() + options_.once_deadline_ms;
   bool stop = false;
+  bool reload_pending = false;  // a SIGHUP that came while the store was failing
   while (!stop) {
     Result<int64_t> wake_at = Turn(/*start_new_work=*/true);
+    NoteStoreHealth(wake_at.ok() ? Status::Ok() : wake_at.status());
     if (!wake_at.ok()) {
-      spdlog::error("store error: {}; retrying in {} s. Check the disk and the permissions of {}",
-                    wake_at.status().ToString(), kStoreRetryMs / 1000, store_.dir());
       if (options_.once) return wake_at.status();
-      bool ignored_reload = false;
-      Status s = Wait(clock_.WallMs() + kStoreRetryMs, &stop, &ignored_reload);
+      bool reload = false;
+      Status s = Wait(clock_.WallMs() + kStoreRetryMs, &stop, &reload);
       if (!s.ok()) return s;
+      // A SIGHUP now may be the operator's fix (a higher store_max_mib): that much applies at
+      // once. The rest of a reload commits first, so it waits for the store to work again.
+      if (reload) {
+        ApplyStoreLimit();
+        reload_pending = true;
+      }
       continue;
+    }
+    // Until the store has proved steady again, look at it as often as while it failed.
+    if (store_failures_ > 0) *wake_at = std::min(*wake_at, clock_.WallMs() + kStoreRetryMs);
+    if (reload_pending && !stop) {
+      reload_pending = false;
+      if (Status reloaded = Reload(); !reloaded.ok()) return reloaded;
     }
     if (options_.once) {
       bool idle = http_.InFlight() == 0 && poller_->unflushed() == 0 && *wake_at > clock_.WallMs();

@@ -123,6 +123,11 @@ class Daemon {
   // Publishes the loop's figures to the inbox when the last publication is old enough.
   void MaybePublishFigures();
 
+  // SIGHUP while the store fails: applies store_max_mib from the files, nothing else.
+  void ApplyStoreLimit();
+  // Logs the store going bad (once per distinct error) and coming back.
+  void NoteStoreHealth(const Status& status);
+
   // Runs retention when it is due; returns when it wants to run next.
   int64_t MaybePrune();
 
@@ -156,7 +161,10 @@ class Daemon {
   int64_t next_prune_mono_ms_ = 0;
   int64_t published_mono_ms_ = -kPublishEveryMs;
   Summary summary_;
-  LatencyHistogram latency_;  // of the dispatchers a reload replaced
+  uint64_t store_failures_ = 0;       // loop turns failed by the store since it last worked
+  std::string store_failure_;         // the error last logged, to log each distinct one once
+  int64_t store_ok_since_mono_ = -1;  // since when the store works again after failures
+  LatencyHistogram latency_;          // of the dispatchers a reload replaced
   // After inbox_, which the API uses; the server goes before the handler it calls.
   std::unique_ptr<LocalApi> api_;
   std::unique_ptr<HttpServer> api_server_;

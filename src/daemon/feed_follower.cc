@@ -20,7 +20,12 @@ std::string Describe(const CompanyConfig& company, ReceivedFeed feed) {
 FeedFollower::FeedFollower(Store& store, HttpClient& http, const Clock& clock,
                            const std::map<std::string, CompanyConfig>& companies, Poller& poller,
                            Options options)
-    : store_(store), http_(http), clock_(clock), poller_(poller), options_(options) {
+    : store_(store),
+      http_(http),
+      clock_(clock),
+      poller_(poller),
+      options_(options),
+      wall_step_(clock) {
   std::map<std::string, std::string> follower_of;  // CursorKey parts -> the company following
   for (const auto& [id, company] : companies) {
     for (const std::string& name : company.received.feeds) {
@@ -84,6 +89,11 @@ Status FeedFollower::Pump() {
   if (feeds_.empty()) return Status::Ok();
   if (!loaded_) {
     if (Status s = Load(); !s.ok()) return s;
+  }
+  if (std::optional<int64_t> step = wall_step_.Take()) {
+    // Each feed keeps the wait it had left, whichever way the wall clock jumped.
+    for (Feed& feed : feeds_)
+      feed.next_due_ms += *step;
   }
   int64_t now = clock_.WallMs();
   for (Feed& feed : feeds_) {

@@ -26,6 +26,7 @@
 
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/wall_step.h"
 #include "daemon/poller.h"
 #include "fiscal/received_feed.h"
 #include "net/http_client.h"
@@ -105,6 +106,7 @@ class FeedFollower {
   size_t in_flight_ = 0;
   Status store_error_;  // a commit that failed in a callback, returned by the next Pump()
   Counters counters_;
+  WallStepWatch wall_step_;
 };
 
 }  // namespace gatilho

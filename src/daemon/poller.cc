@@ -62,7 +62,8 @@ Poller::Poller(Store& store, HttpClient& http, const Clock& clock,
       learner_(&policy_, options.learner),
       gauge_(options.pressure),
       observer_(policy_),
-      options_(options) {
+      options_(options),
+      wall_step_(clock) {
   int64_t now_wall = clock_.WallMs();
   int64_t now_mono = clock_.MonotonicMs();
   for (const auto& [id, company] : companies_) {
@@ -174,7 +175,28 @@ Status Poller::LoadDueBatch(int64_t now, int64_t now_mono) {
   return store_.Apply(deferred);
 }
 
+Status Poller::FollowWallStep() {
+  if (std::optional<int64_t> step = wall_step_.Take()) unshifted_step_ms_ += *step;
+  if (unshifted_step_ms_ == 0) return Status::Ok();
+  // Answers decided before the step carry times of the old wall; they go in first, so that
+  // the shift moves them with the rest.
+  if (Status flushed = Flush(); !flushed.ok()) return flushed;
+  const int64_t step = unshifted_step_ms_;
+  Result<uint64_t> moved = store_.ShiftPolls(step);
+  if (!moved.ok()) return moved.status();
+  unshifted_step_ms_ = 0;
+  for (auto& [company, until] : company_paused_until_)
+    until += step;
+  ForgetDueBatch();
+  spdlog::warn(
+      "the wall clock jumped {} by {} s: {} scheduled polls moved with it, so each keeps its "
+      "wait. If the clock was wrong, check NTP on this host",
+      step > 0 ? "forward" : "back", (step > 0 ? step : -step) / 1000, *moved);
+  return Status::Ok();
+}
+
 Status Poller::Pump() {
+  if (Status followed = FollowWallStep(); !followed.ok()) return followed;
   starved_ = false;
   int64_t now = clock_.WallMs();
   int64_t now_mono = clock_.MonotonicMs();
@@ -523,6 +545,9 @@ void Poller::OnCreditResponse(const std::string& company, const HttpResponse& re
   TokenBudget& budget = BudgetFor(handle->second);
   std::optional<int64_t> remaining = HeaderInt(response, "rate-limit-remaining");
   std::optional<int64_t> reset = HeaderInt(response, "rate-limit-reset");
+  // TODO(budget): a request that never left the host (no socket: the descriptor limit; or the
+  // connection refused) still counts as sent in the window, so under a descriptor shortage the
+  // retries can wait for the next window although the API saw nothing.
   budget.OnResponse(clock_.MonotonicMs(), response.status, HeaderInt(response, "rate-limit-limit"),
                     remaining, reset);
   TokenSeen& seen = token_seen_[handle->second];

@@ -26,6 +26,7 @@
 #include "api/intake_link.h"
 #include "config/config.h"
 #include "core/clock.h"
+#include "core/wall_step.h"
 #include "fiscal/observer.h"
 #include "net/http_client.h"
 #include "schedule/learner.h"
@@ -168,6 +169,9 @@ class Poller {
   TokenBudget& BudgetFor(const std::string& handle);
   // Reads the due watches Pump() plans from, when the batch is used up or old.
   Status LoadDueBatch(int64_t now, int64_t now_mono);
+  // A wall step seen by wall_step_: commits what was decided before it, then moves the stored
+  // schedule and this poller's own wall-time deadlines by the step.
+  Status FollowWallStep();
   // The wall time before which `company` must not be polled (credentials refused), or 0.
   int64_t CompanyPausedUntil(const std::string& company) const;
 
@@ -205,6 +209,8 @@ class Poller {
   std::map<std::string, int64_t> erp_requests_;  // by token handle, since start
   std::vector<SyncAnswer> waiting_sync_;         // for watches busy when the answer came
   Counters counters_;
+  WallStepWatch wall_step_;
+  int64_t unshifted_step_ms_ = 0;  // a wall step seen but not yet applied to the store
 };
 
 }  // namespace gatilho

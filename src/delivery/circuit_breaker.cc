@@ -160,6 +160,13 @@ void CircuitBreaker::Close() {
   trouble_since_ms_.reset();
 }
 
+void CircuitBreaker::ShiftTimes(int64_t delta_ms) {
+  opened_at_ms_ += delta_ms;
+  open_until_ms_ += delta_ms;
+  if (trouble_since_ms_) *trouble_since_ms_ += delta_ms;
+  ClearWindow();
+}
+
 void CircuitBreaker::ClearWindow() {
   ring_.fill(Bucket{});
 }

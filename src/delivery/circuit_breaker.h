@@ -83,6 +83,11 @@ class CircuitBreaker {
 
   // Calls started and not yet ended (OnResult / OnNeutral), probe included.
   uint32_t in_flight() const { return in_flight_; }
+  // The wall clock was stepped by delta_ms: the open period keeps the time it had left and
+  // trouble_since_ms() its distance from now. The window of recent results starts over, since
+  // its buckets are numbered by wall time.
+  void ShiftTimes(int64_t delta_ms);
+
   // The length of the current open period; when closed, of the next one (open_ms).
   int64_t open_period_ms() const { return period_ms_; }
   // Failures in a row while closed.

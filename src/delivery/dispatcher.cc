@@ -128,7 +128,8 @@ Dispatcher::Dispatcher(Store& store, HttpClient& http, const Clock& clock, Optio
       clock_(clock),
       options_(options),
       notifier_(notifier),
-      retry_(options.retry) {}
+      retry_(options.retry),
+      wall_step_(clock) {}
 
 Dispatcher::~Dispatcher() = default;
 
@@ -175,7 +176,24 @@ Status Dispatcher::ReloadEndpoints() {
   return Status::Ok();
 }
 
+Status Dispatcher::FollowWallStep() {
+  if (std::optional<int64_t> step = wall_step_.Take()) unshifted_step_ms_ += *step;
+  if (unshifted_step_ms_ == 0) return Status::Ok();
+  const int64_t step = unshifted_step_ms_;
+  Result<uint64_t> moved = store_.ShiftRetries(step);
+  if (!moved.ok()) return moved.status();
+  unshifted_step_ms_ = 0;
+  for (auto& [key, endpoint] : endpoints_)
+    endpoint->gate.ShiftTimes(step);
+  spdlog::warn(
+      "the wall clock jumped {} by {} s: {} pending deliveries and the endpoints' pauses moved "
+      "with it, so each keeps its wait",
+      step > 0 ? "forward" : "back", (step > 0 ? step : -step) / 1000, *moved);
+  return Status::Ok();
+}
+
 Status Dispatcher::Pump() {
+  if (Status followed = FollowWallStep(); !followed.ok()) return followed;
   if (clock_.MonotonicMs() - endpoints_read_ms_ >= options_.endpoint_recheck_ms) {
     if (Status s = ReloadEndpoints(); !s.ok()) return s;
   }

@@ -29,6 +29,7 @@
 
 #include "core/clock.h"
 #include "core/status.h"
+#include "core/wall_step.h"
 #include "delivery/endpoint_gate.h"
 #include "delivery/file_sink.h"
 #include "delivery/latency_histogram.h"
@@ -129,6 +130,9 @@ class Dispatcher {
   Dispatcher(Store& store, HttpClient& http, const Clock& clock, Options options,
              OperatorNotifier* notifier);
 
+  // A wall step seen by wall_step_: moves the pending events' retries and the endpoints'
+  // pauses by it, so none of them waits longer or shorter than it had left.
+  Status FollowWallStep();
   // Starts what `company` may start now; an error only when the store fails.
   Status PumpCompany(Company& company, int64_t now);
   void StartWebhook(Company& company, Endpoint& endpoint, const EventRecord& event, int64_t now);
@@ -158,6 +162,8 @@ class Dispatcher {
   int64_t endpoints_read_ms_ = 0;
   Counters counters_;
   LatencyHistogram latency_;
+  WallStepWatch wall_step_;
+  int64_t unshifted_step_ms_ = 0;  // a wall step seen but not yet applied to the store
 };
 
 }  // namespace gatilho

@@ -78,4 +78,10 @@ void EndpointGate::OnAbandoned() {
   breaker_.OnNeutral();
 }
 
+void EndpointGate::ShiftTimes(int64_t delta_ms) {
+  if (paused_until_ms_ != 0) paused_until_ms_ += delta_ms;
+  if (paused_since_ms_ != 0) paused_since_ms_ += delta_ms;
+  breaker_.ShiftTimes(delta_ms);
+}
+
 }  // namespace gatilho

@@ -69,6 +69,10 @@ class EndpointGate {
   void Enable() { disabled_ = false; }
   bool disabled() const { return disabled_; }
 
+  // The wall clock was stepped by delta_ms: a Retry-After pause and the breaker keep the time
+  // they had left.
+  void ShiftTimes(int64_t delta_ms);
+
   size_t in_flight() const { return in_flight_; }
   // The end of the current Retry-After pause; 0 when none was ever asked for. The endpoint is
   // paused at now_ms while now_ms < paused_until_ms() (see paused()).

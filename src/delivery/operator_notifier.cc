@@ -54,6 +54,11 @@ void OperatorNotifier::Notify(std::string_view kind, Fields fields) {
 }
 
 void OperatorNotifier::Pump() {
+  if (std::optional<int64_t> step = wall_step_.Take()) {
+    // A queued notice keeps the wait it had left, whichever way the wall clock jumped.
+    for (Pending& pending : queue_)
+      pending.next_try_ms += *step;
+  }
   if (in_flight_ || queue_.empty()) return;
   Pending& next = queue_.front();
   int64_t now = clock_.WallMs();

@@ -26,6 +26,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "core/wall_step.h"
 #include "delivery/signer.h"
 #include "net/http_client.h"
 
@@ -72,7 +73,11 @@ class OperatorNotifier {
   };
 
   OperatorNotifier(HttpClient& http, const Clock& clock, Options options, Signer signer)
-      : http_(http), clock_(clock), options_(std::move(options)), signer_(std::move(signer)) {}
+      : http_(http),
+        clock_(clock),
+        options_(std::move(options)),
+        signer_(std::move(signer)),
+        wall_step_(clock) {}
 
   void Finish(const HttpResponse& response);
 
@@ -85,6 +90,7 @@ class OperatorNotifier {
   uint64_t next_id_ = 1;
   uint64_t sent_ = 0;
   uint64_t dropped_ = 0;
+  WallStepWatch wall_step_;
 };
 
 }  // namespace gatilho

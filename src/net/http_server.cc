@@ -20,6 +20,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 namespace gatilho {
@@ -292,6 +293,13 @@ std::string_view ServerRequest::Query() const {
   return mark == std::string_view::npos ? std::string_view() : view.substr(mark + 1);
 }
 
+namespace {
+
+// How long accepting pauses when the process has no descriptor left for a new connection.
+constexpr int kOutOfDescriptorsPauseMs = 200;
+
+}  // namespace
+
 struct HttpServer::Impl {
   Options options;
   ServerHandler handler;
@@ -310,6 +318,7 @@ struct HttpServer::Impl {
   std::vector<uint64_t> finished;  // ids whose thread has ended and waits to be joined
   uint64_t next_id = 0;
   bool stopping = false;
+  bool out_of_descriptors = false;  // accept() last failed for want of descriptors (logged)
 
   ~Impl() {
     if (listen_fd >= 0) close(listen_fd);
@@ -323,7 +332,18 @@ struct HttpServer::Impl {
   // Joins the threads of connections that ended; called with `mu` not held.
   void Reap();
   void SetBusy(uint64_t id, bool busy);
+  // Hands a change in the server's health to Options::on_trouble, if set; never throws.
+  void Report(bool trouble, const std::string& message) const;
 };
+
+void HttpServer::Impl::Report(bool trouble, const std::string& message) const {
+  if (!options.on_trouble) return;
+  try {
+    options.on_trouble(trouble, message);
+  } catch (...) {
+    // A report that fails must not end the accept loop.
+  }
+}
 
 void HttpServer::Impl::Reap() {
   std::vector<std::thread> done;
@@ -357,7 +377,26 @@ void HttpServer::Impl::AcceptLoop() {
     if (fds[1].revents != 0) return;
     if (rc <= 0 || (fds[0].revents & POLLIN) == 0) continue;
     int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) continue;  // the client gave up before we took it, or fds ran out: try again
+    if (fd < 0) {
+      const int error = errno;
+      if (error != EMFILE && error != ENFILE && error != ENOBUFS && error != ENOMEM) continue;
+      // The connection stays in the backlog, so the listening socket stays readable: retrying
+      // at once would spin a core until a descriptor is freed. Wait a little, or for Stop().
+      if (!out_of_descriptors) {
+        out_of_descriptors = true;
+        Report(true, options.name + ": cannot accept connections: " + std::strerror(error) +
+                         "; they wait in the backlog (clients may time out) until descriptors "
+                         "are free. Raise the open-file limit (LimitNOFILE= in the systemd unit, "
+                         "ulimit -n) or have clients open fewer connections");
+      }
+      pollfd wake = {wake_pipe[0], POLLIN, 0};
+      if (::poll(&wake, 1, kOutOfDescriptorsPauseMs) > 0) return;
+      continue;
+    }
+    if (out_of_descriptors) {
+      out_of_descriptors = false;
+      Report(false, options.name + ": accepting connections again");
+    }
     // An answer goes out as several writes (headers, then the body or its chunks); with Nagle's
     // algorithm each one after the first waits for the client's delayed ACK, ~40 ms a request.
     int no_delay = 1;
@@ -384,7 +423,16 @@ void HttpServer::Impl::AcceptLoop() {
     uint64_t id = next_id++;
     Connection& connection = connections[id];
     connection.fd = fd;
-    connection.thread = std::thread([this, id, fd] { Serve(id, fd); });
+    try {
+      connection.thread = std::thread([this, id, fd] { Serve(id, fd); });
+    } catch (const std::system_error& e) {
+      // Out of threads (or memory for one): this client is turned away, the server goes on.
+      connections.erase(id);
+      close(fd);
+      Report(true, options.name +
+                       ": a connection was closed unanswered: no thread could serve it (" +
+                       e.what() + ")");
+    }
   }
 }
 

@@ -81,6 +81,10 @@ class HttpServer {
     size_t max_connections = 64;
     int idle_timeout_ms = 30'000;  // also bounds how long reading one request may take
     std::string name = "http";     // for log lines: "local API", "proxy"
+    // Told, from the accept thread, when the server stops being able to take connections (out
+    // of descriptors or threads: trouble = true) and when it can again; once per change. The
+    // message names the server and what the operator can do.
+    std::function<void(bool trouble, const std::string& message)> on_trouble;
   };
 
   // Binds, listens and starts serving. IoError naming the address when it cannot bind.

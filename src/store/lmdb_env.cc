@@ -35,7 +35,9 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const Options& options) {
   if (rc == 0) rc = mdb_env_set_mapsize(env, options.initial_map_bytes);
   // Owner-only: the store holds webhook payloads, which carry the companies' fiscal data.
   if (rc == 0) rc = mdb_env_open(env, dir.c_str(), 0, 0600);
-  if (rc == 0) return std::unique_ptr<LmdbEnv>(new LmdbEnv(env, dir, options.max_map_bytes));
+  if (rc == 0)
+    return std::unique_ptr<LmdbEnv>(
+        new LmdbEnv(env, dir, options.max_map_bytes, options.when_full));
 
   mdb_env_close(env);
   std::string reason = mdb_strerror(rc);
@@ -43,7 +45,16 @@ Result<std::unique_ptr<LmdbEnv>> LmdbEnv::Open(const Options& options) {
     return Status::InvalidArgument(dir + "/data.mdb is not a store this gatilho can read (" +
                                    reason + "); point data_dir at gatilho's data directory");
   }
-  if (rc == EACCES || rc == EPERM || rc == EROFS) {
+  if (rc == EROFS) {
+    return Status::IoError("cannot open the store in " + dir + ": " + reason +
+                           "; the file system holding it is mounted read-only: remount it "
+                           "read-write, or set data_dir to a writable folder");
+  }
+  if (rc == ENOSPC) {
+    return Status::IoError("cannot open the store in " + dir + ": " + reason +
+                           "; free space on the file system holding " + dir);
+  }
+  if (rc == EACCES || rc == EPERM) {
     return Status::IoError("cannot open the store in " + dir + ": " + reason + "; " +
                            PermissionAdvice(dir));
   }
@@ -109,15 +120,19 @@ Status LmdbEnv::Grow() {
   if (rc != 0) return Error(rc, "read the map size");
   size_t current = info.me_mapsize;
   if (current >= max_map_bytes_) {
-    return Status::ResourceExhausted(
-        "store at " + dir_ + " is full: its map reached the maximum of " +
-        std::to_string(max_map_bytes_) +
-        " bytes (max_map_bytes); raise that maximum or move old data out of " + dir_);
+    return Status::ResourceExhausted("store at " + dir_ +
+                                     " is full: its map reached the maximum of " +
+                                     std::to_string(max_map_bytes_) + " bytes; " + when_full_);
   }
   size_t next = current > max_map_bytes_ / 2 ? max_map_bytes_ : current * 2;
   rc = mdb_env_set_mapsize(env_, next);
   if (rc != 0) return Error(rc, "grow the map to " + std::to_string(next) + " bytes");
   return Status::Ok();
+}
+
+void LmdbEnv::SetMaxMapBytes(size_t max_map_bytes) {
+  std::lock_guard<std::mutex> lock(mu_);
+  max_map_bytes_ = max_map_bytes;
 }
 
 Status LmdbEnv::AdoptMapSize() {
@@ -133,6 +148,11 @@ Status LmdbEnv::Error(int rc, std::string_view what) const {
   message += ": ";
   message += mdb_strerror(rc);
   if (rc == MDB_MAP_FULL || rc == MDB_MAP_RESIZED) return Status::ResourceExhausted(message);
+  if (rc == ENOSPC || rc == EDQUOT) {
+    return Status::ResourceExhausted(message + "; the file system holding " + dir_ +
+                                     " is full: free space there (nothing of this "
+                                     "transaction was written)");
+  }
   return Status::IoError(message);
 }
 

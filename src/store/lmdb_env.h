@@ -33,6 +33,7 @@ class LmdbEnv {
     size_t initial_map_bytes = 0;
     size_t max_map_bytes = 0;  // growth beyond this fails with ResourceExhausted
     unsigned max_tables = 0;   // named databases the environment may hold
+    std::string when_full;     // the advice that ResourceExhausted message ends with
   };
 
   // Opens the environment in options.dir. IoError naming the directory when it cannot be
@@ -52,11 +53,17 @@ class LmdbEnv {
   // is written and body's status is returned. `body` may run several times (see above).
   Status Write(const Body& body);
 
+  // Moves the most the map may grow to; a map already larger keeps its size.
+  void SetMaxMapBytes(size_t max_map_bytes);
+
   const std::string& dir() const { return dir_; }
 
  private:
-  LmdbEnv(MDB_env* env, std::string dir, size_t max_map_bytes)
-      : env_(env), dir_(std::move(dir)), max_map_bytes_(max_map_bytes) {}
+  LmdbEnv(MDB_env* env, std::string dir, size_t max_map_bytes, std::string when_full)
+      : env_(env),
+        dir_(std::move(dir)),
+        max_map_bytes_(max_map_bytes),
+        when_full_(std::move(when_full)) {}
 
   Status Run(bool writable, const Body& body);
   // Doubles the map size, or ResourceExhausted when it is already at max_map_bytes_.
@@ -70,6 +77,7 @@ class LmdbEnv {
   MDB_env* env_;
   std::string dir_;
   size_t max_map_bytes_;
+  std::string when_full_;
 };
 
 }  // namespace gatilho

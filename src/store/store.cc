@@ -313,6 +313,7 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   env_options.dir = options.dir;
   env_options.initial_map_bytes = options.initial_map_bytes;
   env_options.max_map_bytes = options.max_map_bytes;
+  env_options.when_full = options.when_full;
   env_options.max_tables = static_cast<unsigned>(impl->AllTables().size());
   Result<std::unique_ptr<LmdbEnv>> env = LmdbEnv::Open(env_options);
   if (!env.ok()) return env.status();
@@ -327,6 +328,10 @@ Result<std::unique_ptr<Store>> Store::Open(const Options& options) {
   });
   if (!s.ok()) return s;
   return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+void Store::SetMaxMapBytes(size_t max_map_bytes) {
+  impl_->env->SetMaxMapBytes(max_map_bytes);
 }
 
 const std::string& Store::dir() const {
@@ -497,6 +502,85 @@ Status Store::Apply(const std::vector<WatchUpdate>& updates) {
     if (next_seq == *first_seq) return Status::Ok();
     return txn.Put(impl.meta, kNextSeqName, Be64(next_seq));
   });
+}
+
+namespace {
+
+// A recorded time moved by a wall step; 0 means "never" and stays 0.
+int64_t Shifted(int64_t ms, int64_t delta_ms) {
+  return ms == 0 ? 0 : ms + delta_ms;
+}
+
+}  // namespace
+
+Result<uint64_t> Store::ShiftPolls(int64_t delta_ms) {
+  Impl& impl = *impl_;
+  uint64_t moved = 0;
+  Status s = impl.env->Write([&](LmdbTxn& txn) -> Status {
+    moved = 0;
+    // The keys first: rewriting a watch moves its `due` entry, which a scan must not see.
+    std::vector<WatchKey> keys;
+    Status scanned =
+        txn.Scan(impl.due, "", [&](std::string_view k, std::string_view) -> Result<Step> {
+          std::optional<WatchKey> key =
+              k.size() > 8 ? WatchKey::Decode(k.substr(8)) : std::optional<WatchKey>();
+          if (!key.has_value()) {
+            return impl.Corrupt(Status::Corruption("undecodable due key"), impl.due,
+                                std::to_string(k.size()) + " bytes");
+          }
+          keys.push_back(std::move(*key));
+          return Step::kNext;
+        });
+    if (!scanned.ok()) return scanned;
+    for (const WatchKey& key : keys) {
+      Result<std::optional<WatchRecord>> old = impl.ReadWatch(txn, key);
+      if (!old.ok()) return old.status();
+      if (!old->has_value()) continue;
+      WatchRecord updated = **old;
+      updated.next_poll_ms = Shifted(updated.next_poll_ms, delta_ms);
+      updated.cycle_started_ms = Shifted(updated.cycle_started_ms, delta_ms);
+      updated.last_polled_ms = Shifted(updated.last_polled_ms, delta_ms);
+      updated.not_found_since_ms = Shifted(updated.not_found_since_ms, delta_ms);
+      if (Status w = impl.WriteWatch(txn, key, &**old, updated); !w.ok()) return w;
+      ++moved;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return moved;
+}
+
+Result<uint64_t> Store::ShiftRetries(int64_t delta_ms) {
+  Impl& impl = *impl_;
+  uint64_t moved = 0;
+  Status s = impl.env->Write([&](LmdbTxn& txn) -> Status {
+    moved = 0;
+    // Every pending event is in `queue`; WriteEvent() rewrites that table, so collect first.
+    std::vector<uint64_t> seqs;
+    Status scanned =
+        txn.Scan(impl.queue, "", [&](std::string_view k, std::string_view) -> Result<Step> {
+          if (k.size() < 8) {
+            return impl.Corrupt(Status::Corruption("queue key too short"), impl.queue,
+                                std::to_string(k.size()) + " bytes");
+          }
+          seqs.push_back(ReadBe64(k.substr(k.size() - 8)));
+          return Step::kNext;
+        });
+    if (!scanned.ok()) return scanned;
+    for (uint64_t seq : seqs) {
+      Result<std::optional<EventRecord>> old = impl.ReadEvent(txn, seq);
+      if (!old.ok()) return old.status();
+      if (!old->has_value() || (*old)->state != EventState::kPending) continue;
+      EventRecord updated = **old;
+      updated.next_attempt_ms = Shifted(updated.next_attempt_ms, delta_ms);
+      updated.first_attempt_ms = Shifted(updated.first_attempt_ms, delta_ms);
+      if (Status w = impl.WriteEvent(txn, &**old, updated); !w.ok()) return w;
+      ++moved;
+    }
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return moved;
 }
 
 Result<std::vector<DueWatch>> Store::ListWatches(const std::string& company,

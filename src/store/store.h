@@ -143,6 +143,8 @@ class Store {
     std::string dir;                         // created if missing
     size_t initial_map_bytes = 64ull << 20;  // grown automatically when full
     size_t max_map_bytes = 1ull << 40;       // growth stops here with ResourceExhausted
+    // What the ResourceExhausted message tells the reader to do about a map at its maximum.
+    std::string when_full = "raise the store's maximum map size or move old data out";
   };
 
   // Opens (creating if needed) the environment in options.dir. Fails with a Status naming the
@@ -189,6 +191,16 @@ class Store {
 
   // The earliest scheduled poll, or nullopt when nothing is scheduled.
   Result<std::optional<int64_t>> NextDueMs();
+
+  // After the wall clock was stepped by delta_ms: moves every scheduled watch's next poll, and
+  // the times its policy measures from (cycle start, last poll, first 404), by delta_ms, so each
+  // keeps the wait and the age it had. created_ms and history stay as they were recorded. One
+  // transaction; returns how many watches moved.
+  Result<uint64_t> ShiftPolls(int64_t delta_ms);
+
+  // The same for deliveries: every pending event's next attempt and first attempt (where its
+  // retry horizon starts) move by delta_ms; created_ms stays. Returns how many events moved.
+  Result<uint64_t> ShiftRetries(int64_t delta_ms);
 
   // Applies the updates in one transaction. Events whose id already exists in the outbox are
   // not appended again (the same change seen twice after a crash).
@@ -296,6 +308,10 @@ class Store {
   Result<StoreCounts> Counts();
 
   // The directory this store lives in.
+  // Moves the most the map may grow to (Options::max_map_bytes), e.g. after an operator raised
+  // store_max_mib; a map already larger keeps its size.
+  void SetMaxMapBytes(size_t max_map_bytes);
+
   const std::string& dir() const;
 
  private:

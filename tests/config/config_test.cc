@@ -541,6 +541,23 @@ TEST_F(ConfigTest, ReadsTheOperatorEndpointAndRetention) {
   EXPECT_EQ(global->attempt_retention_days, 365);
 }
 
+TEST_F(ConfigTest, StoreMaxMibCapsTheStoreAndIsValidated) {
+  Result<GlobalConfig> defaults = LoadGlobalConfig(WriteGlobal(""));
+  ASSERT_TRUE(defaults.ok()) << defaults.status().ToString();
+  EXPECT_EQ(defaults->store_max_mib, kMaxStoreMib);
+
+  Result<GlobalConfig> capped = LoadGlobalConfig(WriteGlobal("store_max_mib = 512\n"));
+  ASSERT_TRUE(capped.ok()) << capped.status().ToString();
+  EXPECT_EQ(capped->store_max_mib, 512);
+
+  Result<GlobalConfig> zero = LoadGlobalConfig(WriteGlobal("store_max_mib = 0\n"));
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(zero.status().message(),
+              HasSubstr(":3: store_max_mib must be a whole number from 1 to 1048576"));
+  Result<GlobalConfig> huge = LoadGlobalConfig(WriteGlobal("store_max_mib = 1048577\n"));
+  ASSERT_FALSE(huge.ok());
+}
+
 TEST_F(ConfigTest, OperatorUrlWithoutSecretIsUnsigned) {
   std::string path = WriteGlobal("operator_url = http://127.0.0.1:9000/ops\n");
 

@@ -837,5 +837,88 @@ TEST_F(PollerTest, A429SeenThroughTheProxyPausesPollingAndIsPersisted) {
   EXPECT_EQ(Turn(), 1u);
 }
 
+// --- Wall clock steps ---------------------------------------------------------------------
+
+constexpr int64_t kDay = 24 * 60 * kMinute;
+
+LoopbackServer::Reply Processing() {
+  return LoopbackServer::Reply{.status = 200,
+                               .headers = {{"Content-Type", "application/json"}},
+                               .body = R"({"ref":"R1","status":"processando_autorizacao"})"};
+}
+
+TEST_F(PollerTest, WallClockSetBackADayKeepsEachPollsWait) {
+  SetAnswer([](const LoopbackServer::Request&) { return Processing(); });
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"});
+  ASSERT_EQ(Turn(), 1u);
+  const WatchRecord before = GetWatch("acme", "R1");
+  const int64_t wait = before.next_poll_ms - clock_.WallMs();
+  ASSERT_GT(wait, 0);
+  const int64_t age = clock_.WallMs() - before.cycle_started_ms;
+
+  clock_.JumpWall(-kDay);
+  // The step is noticed on the next turn; nothing is due yet, as before the step.
+  EXPECT_EQ(Turn(), 0u);
+  const WatchRecord shifted = GetWatch("acme", "R1");
+  EXPECT_EQ(shifted.next_poll_ms - clock_.WallMs(), wait);
+  EXPECT_EQ(clock_.WallMs() - shifted.cycle_started_ms, age);
+
+  // Without the shift the poll would wait a day; it goes out after the wait it had.
+  clock_.Advance(wait - 1);
+  EXPECT_EQ(Turn(), 0u);
+  clock_.Advance(1);
+  EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(GetWatch("acme", "R1").poll_count, 2u);
+}
+
+TEST_F(PollerTest, WallClockSetForwardADayBringsNoBurstOfPolls) {
+  SetAnswer([](const LoopbackServer::Request&) { return Processing(); });
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  // Ten watches whose first polls are spread over the coming hour.
+  for (int i = 0; i < 10; ++i)
+    Watch("acme", {"R" + std::to_string(i)}, (i + 1) * 6 * kMinute);
+  EXPECT_EQ(Turn(), 0u);
+
+  clock_.JumpWall(kDay);
+  // Each watch still waits what it had left: none is due at once.
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_TRUE(server_.requests().empty());
+  auto polled = [&](int i) {
+    const std::string target = "/v2/nfe/R" + std::to_string(i);
+    for (const LoopbackServer::Request& request : server_.requests()) {
+      if (request.target == target) return true;
+    }
+    return false;
+  };
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(6 * kMinute);
+    Turn();
+    EXPECT_TRUE(polled(i)) << "R" << i << " after " << (i + 1) * 6 << " minutes";
+    if (i + 1 < 10) EXPECT_FALSE(polled(i + 1)) << "R" << i + 1 << " before its time";
+  }
+  // A document a day "older" on the wall clock is not timed out by the step.
+  for (int i = 0; i < 10; ++i)
+    EXPECT_TRUE(EventsOf("acme", "R" + std::to_string(i)).empty()) << i;
+}
+
+TEST_F(PollerTest, TimesAfterAWallStepFollowTheNewWallClock) {
+  AddCompany("acme", "tok-acme");
+  MakePoller();
+  Watch("acme", {"R1"}, kMinute);
+  clock_.JumpWall(-kDay);
+  EXPECT_EQ(Turn(), 0u);
+  clock_.Advance(kMinute);
+  EXPECT_EQ(Turn(), 1u);
+
+  // What happened is stamped with the wall time it happened at, the stepped one.
+  std::vector<EventRecord> events = EventsOf("acme", "R1");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].created_ms, clock_.WallMs());
+  EXPECT_EQ(GetWatch("acme", "R1").last_polled_ms, clock_.WallMs());
+}
+
 }  // namespace
 }  // namespace gatilho

@@ -918,5 +918,94 @@ TEST_F(DispatcherTest, DeliveryCutShortByACrashIsRepeatedWithTheSameWebhookId) {
   EXPECT_EQ(ids[0], ids[1]);
 }
 
+// --- Wall clock steps ---------------------------------------------------------------------
+
+constexpr int64_t kDay = 24 * kHour;
+
+TEST_F(DispatcherTest, WallClockSetBackADayKeepsTheRetryWait) {
+  Dispatcher::Options options;
+  options.retry.first_delay_ms = 10 * kSecond;
+  options.retry.jitter = 0;
+  MakeDispatcher(options);
+  const uint64_t seq = AddEvent("acme", "R1", "autorizado");
+  std::atomic<bool> healthy{false};
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = healthy ? 200 : 500};
+  });
+  EXPECT_EQ(Turn(), 1u);
+
+  clock_.JumpWall(-kDay);
+  EXPECT_EQ(Turn(), 0u);
+  EXPECT_EQ(Event(seq).next_attempt_ms, clock_.WallMs() + 10 * kSecond);
+  healthy = true;
+  // Without the shift the retry would wait a day and ten seconds.
+  clock_.Advance(10 * kSecond);
+  EXPECT_EQ(Turn(), 1u);
+  const EventRecord event = Event(seq);
+  EXPECT_EQ(event.state, EventState::kDelivered);
+  // The delivery is stamped with the wall clock of its moment, the stepped one.
+  EXPECT_EQ(event.delivered_ms, clock_.WallMs());
+  std::vector<LoopbackServer::Request> requests = server_.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(requests[1].Header("webhook-timestamp"), std::to_string(clock_.WallMs() / 1000));
+}
+
+TEST_F(DispatcherTest, WallClockSetForwardADayNeitherBurstsRetriesNorEndsTheirHorizon) {
+  Dispatcher::Options options;
+  options.retry.first_delay_ms = 1 * kMinute;
+  options.retry.max_delay_ms = 1 * kMinute;
+  options.retry.horizon_ms = 2 * kHour;
+  options.retry.jitter = 0;
+  MakeDispatcher(options);
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 5; ++i)
+    seqs.push_back(AddEvent("acme", "R" + std::to_string(i), "autorizado"));
+  SetAnswer([](const LoopbackServer::Request&) { return LoopbackServer::Reply{.status = 503}; });
+  EXPECT_EQ(Turn(), 5u);
+
+  clock_.JumpWall(kDay);
+  // Each retry keeps its minute; a day past the first attempt on the wall clock is not past
+  // the two-hour horizon, because the horizon moved with the step.
+  EXPECT_EQ(Turn(), 0u);
+  clock_.Advance(1 * kMinute);
+  EXPECT_EQ(Turn(), 5u);
+  for (uint64_t seq : seqs) {
+    EXPECT_EQ(Event(seq).state, EventState::kPending) << seq;
+    EXPECT_EQ(Event(seq).attempts, 2u) << seq;
+  }
+}
+
+TEST_F(DispatcherTest, WallClockSetBackADayDoesNotHoldAnOpenBreakerForADay) {
+  gate_.breaker = CircuitBreaker::Options{};
+  gate_.breaker.consecutive_failures = 3;
+  gate_.breaker.open_ms = 30 * kSecond;
+  gate_.max_in_flight = 1;
+  Dispatcher::Options options;
+  options.retry.first_delay_ms = 1 * kSecond;
+  options.retry.jitter = 0;
+  MakeDispatcher(options);
+  std::vector<uint64_t> seqs;
+  for (int i = 0; i < 4; ++i)
+    seqs.push_back(AddEvent("acme", "R" + std::to_string(i), "autorizado"));
+  std::atomic<bool> healthy{false};
+  SetAnswer([&](const LoopbackServer::Request&) {
+    return LoopbackServer::Reply{.status = healthy ? 200 : 500};
+  });
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(Turn(), 1u);
+  EXPECT_EQ(Turn(), 0u);  // open
+
+  clock_.JumpWall(-kDay);
+  healthy = true;
+  clock_.Advance(30 * kSecond);
+  EXPECT_EQ(Turn(), 1u) << "the half-open probe goes out when the open period ends";
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(1 * kSecond);
+    Turn();
+  }
+  for (uint64_t seq : seqs)
+    EXPECT_EQ(Event(seq).state, EventState::kDelivered) << seq;
+}
+
 }  // namespace
 }  // namespace gatilho

@@ -109,6 +109,26 @@ TEST_F(OperatorNotifierTest, RefusedPostIsRetriedWithBackoffThenGivenUp) {
   EXPECT_EQ(notifier->dropped(), 1u);
 }
 
+TEST_F(OperatorNotifierTest, ARetryKeepsItsWaitWhenTheWallClockIsSetBackADay) {
+  SetStatus(500);
+  OperatorNotifier::Options options;
+  options.url = server_.Url("/ops");
+  options.first_retry_ms = 1000;
+  auto notifier = Make(options);
+  notifier->Notify("token_blocked", {{"company", "acme"}});
+  Run(*notifier);
+  ASSERT_EQ(server_.requests().size(), 1u);
+
+  clock_.JumpWall(-24 * 3600 * 1000LL);
+  Run(*notifier);
+  EXPECT_EQ(notifier->NextWakeMs(), clock_.WallMs() + 1000);
+  SetStatus(204);
+  clock_.Advance(1000);
+  Run(*notifier);
+  EXPECT_EQ(server_.requests().size(), 2u) << "the retry waited its second, not a day";
+  EXPECT_EQ(notifier->sent(), 1u);
+}
+
 TEST_F(OperatorNotifierTest, FullQueueDropsTheOldestEvent) {
   OperatorNotifier::Options options;
   options.url = server_.Url("/ops");

@@ -3,15 +3,18 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstring>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "support/http_call.h"
 
@@ -294,6 +297,79 @@ TEST(HttpServer, PortInUseIsAnErrorNamingTheAddress) {
   EXPECT_NE(second.status().ToString().find("127.0.0.1:" + std::to_string(first->port())),
             std::string::npos)
       << second.status().ToString();
+}
+
+// CPU seconds this process has used, all threads together.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+TEST(HttpServer, OutOfDescriptorsPausesAcceptingSaysSoOnceAndServesAgainAfter) {
+  std::mutex mu;
+  std::vector<std::pair<bool, std::string>> reports;
+  HttpServer::Options options;
+  options.name = "test server";
+  options.on_trouble = [&](bool trouble, const std::string& message) {
+    std::lock_guard<std::mutex> lock(mu);
+    reports.emplace_back(trouble, message);
+  };
+  auto server = StartOrDie(
+      [](const ServerRequest&, ResponseWriter& writer) {
+        (void)writer.Send(200, {{"Content-Type", "text/plain"}}, "ok");
+      },
+      options);
+  ASSERT_NE(server, nullptr);
+  // The client's socket exists before the descriptors run out; only accept() needs a new one.
+  int client = socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(client, 0);
+  rlimit original{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &original), 0);
+  rlimit low = original;
+  low.rlim_cur = static_cast<rlim_t>(client + 1);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> fillers;  // the free numbers below the limit, taken
+  for (int fd = dup(0); fd >= 0; fd = dup(0))
+    fillers.push_back(fd);
+
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(server->port()));
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  const int connected = connect(client, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  const double cpu_before = ProcessCpuSeconds();
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  const double cpu_used = ProcessCpuSeconds() - cpu_before;
+
+  for (int fd : fillers)
+    close(fd);
+  ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &original), 0);
+  ASSERT_EQ(connected, 0) << std::strerror(errno);
+  // A spinning accept loop burns the whole interval; a paused one almost nothing.
+  EXPECT_LT(cpu_used, 0.2);
+
+  const std::string request = "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  ASSERT_EQ(send(client, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  timeval tv{5, 0};
+  setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string answer;
+  char buffer[1024];
+  for (ssize_t n; (n = recv(client, buffer, sizeof(buffer), 0)) > 0;)
+    answer.append(buffer, static_cast<size_t>(n));
+  close(client);
+  EXPECT_NE(answer.find("200"), std::string::npos) << answer;
+
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(reports.size(), 2u);
+  EXPECT_TRUE(reports[0].first);
+  EXPECT_NE(reports[0].second.find("test server: cannot accept connections"), std::string::npos)
+      << reports[0].second;
+  EXPECT_NE(reports[0].second.find("LimitNOFILE"), std::string::npos);
+  EXPECT_FALSE(reports[1].first);
+  EXPECT_EQ(reports[1].second, "test server: accepting connections again");
 }
 
 }  // namespace

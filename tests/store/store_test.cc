@@ -800,6 +800,99 @@ TEST_F(StoreTest, MapFullAtTheMaximumIsResourceExhausted) {
   EXPECT_FALSE(capped->GetWatch(batch[0]).ok());
 }
 
+TEST_F(StoreTest, AFullMapNamesWhatToDoAndKeepsWhatWasCommitted) {
+  Store::Options options;
+  options.dir = temp_.Sub("capped");
+  options.initial_map_bytes = 64 << 10;
+  options.max_map_bytes = 256 << 10;
+  options.when_full = "raise store_max_mib in /etc/gatilho/gatilho.conf";
+  std::unique_ptr<Store> capped = OpenStore(options);
+  ASSERT_NE(capped, nullptr);
+  ASSERT_TRUE(capped->AddWatches({key_}, kNow, kNow).ok());
+
+  std::vector<WatchKey> batch;
+  for (int i = 0; i < 5000; ++i)
+    batch.push_back({"acme", DocType::kNfe, "ref-" + std::to_string(i)});
+  auto added = capped->AddWatches(batch, kNow, kNow);
+  ASSERT_FALSE(added.ok());
+  EXPECT_EQ(added.status().code(), Status::Code::kResourceExhausted);
+  EXPECT_NE(added.status().message().find("is full"), std::string::npos);
+  EXPECT_NE(added.status().message().find(options.when_full), std::string::npos)
+      << added.status().message();
+
+  // The store still reads and takes small writes; reopened, it holds what was committed.
+  EXPECT_TRUE(capped->GetWatch(key_).ok());
+  ASSERT_TRUE(capped->AddWatches({{"acme", DocType::kNfe, "small"}}, kNow, kNow).ok());
+  capped.reset();
+  std::unique_ptr<Store> reopened = OpenStore(options);
+  ASSERT_NE(reopened, nullptr);
+  auto counts = reopened->Counts();
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(counts->watches_pending, 2u);
+}
+
+TEST_F(StoreTest, ShiftPollsMovesTheScheduleAndThePolicysTimesButNotTheRecordedOnes) {
+  WatchRecord first = Add(key_, kNow + 60'000);
+  const WatchKey other{"acme", DocType::kNfe, "PED-2"};
+  Add(other, kNow + 120'000);
+  const int64_t back = -24 * 3600'000LL;
+
+  Result<uint64_t> moved = store_->ShiftPolls(back);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(*moved, 2u);
+
+  auto shifted = store_->GetWatch(key_);
+  ASSERT_TRUE(shifted.ok());
+  EXPECT_EQ(shifted->next_poll_ms, kNow + 60'000 + back);
+  EXPECT_EQ(shifted->cycle_started_ms, first.cycle_started_ms + back);
+  EXPECT_EQ(shifted->created_ms, first.created_ms);
+  // The `due` index moved with the records: both are due a day earlier, in order.
+  auto due = store_->DueWatches(kNow + 120'000 + back, 10);
+  ASSERT_TRUE(due.ok());
+  EXPECT_EQ(Refs(*due), (std::vector<std::string>{"PED-1", "PED-2"}));
+  auto next = store_->NextDueMs();
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(**next, kNow + 60'000 + back);
+}
+
+TEST_F(StoreTest, ShiftRetriesMovesPendingEventsOnly) {
+  WatchRecord record = Add(key_);
+  EventRecord pending = MakeEvent("pending", kNow + 5'000);
+  pending.first_attempt_ms = kNow - 1'000;
+  ASSERT_TRUE(store_->Apply({UpdateWithEvents(key_, record, {pending})}).ok());
+  const WatchKey other{"acme", DocType::kNfe, "PED-2"};
+  WatchRecord other_record = Add(other);
+  ASSERT_TRUE(
+      store_->Apply({UpdateWithEvents(other, other_record, {MakeEvent("done", kNow)})}).ok());
+  auto done_seq = store_->FindEvent("done");
+  ASSERT_TRUE(done_seq.ok());
+  ASSERT_TRUE(
+      store_->RecordAttempt(done_seq->seq, MakeAttempt(1, kNow, 200), EventState::kDelivered, 0)
+          .ok());
+  const int64_t forward = 24 * 3600'000LL;
+
+  Result<uint64_t> moved = store_->ShiftRetries(forward);
+  ASSERT_TRUE(moved.ok()) << moved.status().ToString();
+  EXPECT_EQ(*moved, 1u);
+
+  auto shifted = store_->FindEvent("pending");
+  ASSERT_TRUE(shifted.ok());
+  EXPECT_EQ(shifted->next_attempt_ms, kNow + 5'000 + forward);
+  EXPECT_EQ(shifted->first_attempt_ms, kNow - 1'000 + forward);
+  EXPECT_EQ(shifted->created_ms, pending.created_ms);
+  // Ready at its new time, not before.
+  auto early = store_->ReadyEvents("acme", kNow + 5'000, 10);
+  ASSERT_TRUE(early.ok());
+  EXPECT_TRUE(early->empty());
+  auto ready = store_->ReadyEvents("acme", kNow + 5'000 + forward, 10);
+  ASSERT_TRUE(ready.ok());
+  ASSERT_EQ(ready->size(), 1u);
+  EXPECT_EQ((*ready)[0].id, "pending");
+  auto done = store_->FindEvent("done");
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(done->state, EventState::kDelivered);
+}
+
 TEST_F(StoreTest, UnwritableDirFailsWithClearMessage) {
   // A path under a regular file cannot be created even by root.
   std::string file = temp_.WriteFile("file", "not a directory");
