@@ -4,11 +4,12 @@
 #   scripts/install-deps.sh [fuzz]   fuzz adds clang and its libFuzzer runtime (scripts/fuzz.sh)
 set -euo pipefail
 
-# openssl (the command) makes the certificates of the TLS tests.
+# openssl (the command) makes the certificates of the TLS tests; faketime lets a reliability
+# test move the daemon's wall clock while its monotonic clock runs on.
 packages=(
   build-essential cmake pkg-config ccache git curl ca-certificates
   libcurl4-openssl-dev libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev
-  liblmdb-dev lmdb-utils libspdlog-dev libgtest-dev libgmock-dev libssl-dev openssl
+  liblmdb-dev lmdb-utils libspdlog-dev libgtest-dev libgmock-dev libssl-dev openssl faketime
 )
 # Node.js and npm run the reference Standard Webhooks verifier in the tests. A machine may have
 # them from another source (with npm bundled in nodejs); Debian's packages are used otherwise.
