@@ -381,15 +381,19 @@ void Daemon::OnStoreChanged() {
   }
 }
 
-Status Daemon::Reload() {
+std::optional<Config> Daemon::ReloadedConfig() const {
   Result<Config> loaded = LoadConfig(config_.global.config_file);
-  if (!loaded.ok()) {
-    spdlog::error(
-        "SIGHUP: the configuration has problems, so the running one stays in use; fix these and "
-        "send SIGHUP again:\n{}",
-        loaded.status().message());
-    return Status::Ok();
-  }
+  if (loaded.ok()) return std::move(*loaded);
+  spdlog::error(
+      "SIGHUP: the configuration has problems, so the running one stays in use; fix these and "
+      "send SIGHUP again:\n{}",
+      loaded.status().message());
+  return std::nullopt;
+}
+
+Status Daemon::Reload() {
+  std::optional<Config> loaded = ReloadedConfig();
+  if (!loaded.has_value()) return Status::Ok();
   if (loaded->global.data_dir != config_.global.data_dir) {
     spdlog::error(
         "SIGHUP: data_dir changed from {} to {}; a running daemon keeps its store, so the "
@@ -514,14 +518,8 @@ Status Daemon::Drain() {
 }
 
 void Daemon::ApplyStoreLimit() {
-  Result<Config> loaded = LoadConfig(config_.global.config_file);
-  if (!loaded.ok()) {
-    spdlog::error(
-        "SIGHUP: the configuration has problems, so the running one stays in use; fix these and "
-        "send SIGHUP again:\n{}",
-        loaded.status().message());
-    return;
-  }
+  std::optional<Config> loaded = ReloadedConfig();
+  if (!loaded.has_value()) return;
   if (loaded->global.store_max_mib == config_.global.store_max_mib) return;
   store_.SetMaxMapBytes(StoreMaxBytes(loaded->global));
   spdlog::info(

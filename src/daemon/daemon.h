@@ -33,6 +33,7 @@
 #include <csignal>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -116,6 +117,9 @@ class Daemon {
   // rebuilds the workers from it; otherwise logs why and keeps the running one. An error only
   // when the store fails.
   Status Reload();
+  // For SIGHUP: the configuration read again from the files, or nullopt after logging why it
+  // cannot be used (the running one stays).
+  std::optional<Config> ReloadedConfig() const;
   // Adds the workers' counters to summary_ (before they are replaced, and at the end).
   void AddToSummary();
   // Starts the local API when the configuration turns it on.

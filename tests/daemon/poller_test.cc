@@ -897,7 +897,9 @@ TEST_F(PollerTest, WallClockSetForwardADayBringsNoBurstOfPolls) {
     clock_.Advance(6 * kMinute);
     Turn();
     EXPECT_TRUE(polled(i)) << "R" << i << " after " << (i + 1) * 6 << " minutes";
-    if (i + 1 < 10) EXPECT_FALSE(polled(i + 1)) << "R" << i + 1 << " before its time";
+    if (i + 1 < 10) {
+      EXPECT_FALSE(polled(i + 1)) << "R" << i + 1 << " before its time";
+    }
   }
   // A document a day "older" on the wall clock is not timed out by the step.
   for (int i = 0; i < 10; ++i)

@@ -19,6 +19,7 @@
 #include <random>
 
 #include "integration/bridge_fixture.h"
+#include "reliability/reliability_form.h"
 
 namespace gatilho::testing {
 namespace {
@@ -37,14 +38,8 @@ struct CrashPlan {
   int kills = 0;    // at least this many; more when registration is still running
 };
 
-// GATILHO_RELIABILITY=long selects the long form; anything else, or nothing, the short one.
-bool LongForm() {
-  const char* mode = std::getenv("GATILHO_RELIABILITY");
-  return mode != nullptr && std::string(mode) == "long";
-}
-
 CrashPlan PlanForMode() {
-  if (LongForm()) return CrashPlan{10000, 100, 1000};
+  if (LongReliabilityForm()) return CrashPlan{10000, 100, 1000};
   return CrashPlan{800, 8, 40};
 }
 
@@ -168,7 +163,7 @@ TEST_F(CrashTest, EveryEventSurvivesRepeatedSigkill) {
   registrar.join();
 
   // The last start runs undisturbed: it must finish everything the kills interrupted.
-  const int wait_s = LongForm() ? 600 : 120;
+  const int wait_s = LongReliabilityForm() ? 600 : 120;
   WaitForSimulatorToFinish(wait_s);
   std::set<EventKey> expected = ExpectedEvents({kAcme, kBeta});
   ASSERT_EQ(expected.size(), static_cast<size_t>(plan.documents));

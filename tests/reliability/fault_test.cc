@@ -20,14 +20,10 @@
 #include <thread>
 
 #include "integration/bridge_fixture.h"
+#include "reliability/reliability_form.h"
 
 namespace gatilho::testing {
 namespace {
-
-bool LongForm() {
-  const char* mode = std::getenv("GATILHO_RELIABILITY");
-  return mode != nullptr && std::string(mode) == "long";
-}
 
 const std::vector<std::string> kTypes = {"nfe", "nfce", "nfse", "nfsen", "cte", "mdfe", "nfcom"};
 
@@ -145,7 +141,7 @@ class FaultTest : public BridgeFixture {
 };
 
 TEST_F(FaultTest, CombinedFaultsCauseNoCrashNoWrongAndNoLostEvent) {
-  const bool long_form = LongForm();
+  const bool long_form = LongReliabilityForm();
   const int documents = long_form ? 2400 : 200;
   const int waves = long_form ? 12 : 3;
   const auto wave_gap = std::chrono::seconds(long_form ? 20 : 6);

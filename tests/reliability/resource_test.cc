@@ -29,14 +29,10 @@
 #include <utility>
 
 #include "integration/bridge_fixture.h"
+#include "reliability/reliability_form.h"
 
 namespace gatilho::testing {
 namespace {
-
-bool LongMode() {
-  const char* mode = std::getenv("GATILHO_RELIABILITY");
-  return mode != nullptr && std::string(mode) == "long";
-}
 
 // What the suite's summary line shows, in the order it was first set.
 std::vector<std::pair<std::string, std::string>>& Figures() {
@@ -259,7 +255,7 @@ class ResourceTest : public BridgeFixture {
 // ---- map full ------------------------------------------------------------------------------
 
 TEST_F(ResourceTest, AStoreAtItsCapRefusesWatchesKeepsItsDataAndRecoversWhenRaised) {
-  const int real_documents = LongMode() ? 50 : 10;
+  const int real_documents = LongReliabilityForm() ? 50 : 10;
   StartApi(kQuickApi);
   StartReceiver();
   WriteConfig({kAcme});
@@ -306,7 +302,7 @@ TEST_F(ResourceTest, AStoreAtItsCapRefusesWatchesKeepsItsDataAndRecoversWhenRais
       << "a refused batch left watches behind";
 
   // The daemon polls the new watches but cannot commit: it stays up and says so once.
-  std::this_thread::sleep_for(std::chrono::seconds(LongMode() ? 30 : 7));
+  std::this_thread::sleep_for(std::chrono::seconds(LongReliabilityForm() ? 30 : 7));
   EXPECT_TRUE(Alive(daemon_->pid()));
   const int errors = LogCount("store error:");
   EXPECT_EQ(errors, 1) << ReadFile(log_path_);
@@ -339,7 +335,7 @@ TEST_F(ResourceTest, AFullDiskUnderTheStoreLosesNothingAndDeliversEverythingOnce
     SetFigure("enospc", "skipped");
     GTEST_SKIP() << why;
   }
-  const int documents = LongMode() ? 200 : 30;
+  const int documents = LongReliabilityForm() ? 200 : 30;
   StartApi(kQuickApi);
   StartReceiver();
   WriteConfig({kAcme});
@@ -362,7 +358,7 @@ TEST_F(ResourceTest, AFullDiskUnderTheStoreLosesNothingAndDeliversEverythingOnce
   EXPECT_NE(refused.out.find("free space"), std::string::npos) << refused.out;
   EXPECT_EQ(refused.out.find("Segmentation"), std::string::npos);
 
-  std::this_thread::sleep_for(std::chrono::seconds(LongMode() ? 20 : 6));
+  std::this_thread::sleep_for(std::chrono::seconds(LongReliabilityForm() ? 20 : 6));
   EXPECT_TRUE(Alive(daemon_->pid()));
   const int errors = LogCount("store error:");
   EXPECT_LE(errors, 2) << "one line per state change, not one per retry:\n" << ReadFile(log_path_);
@@ -393,7 +389,7 @@ TEST_F(ResourceTest, AFileSinkOnAFullDiskKeepsEventsPendingAndLeavesNoPartialFil
     SetFigure("enospc", "skipped");
     GTEST_SKIP() << why;
   }
-  const int documents = LongMode() ? 100 : 3;
+  const int documents = LongReliabilityForm() ? 100 : 3;
   StartApi(kQuickApi);
   StartReceiver();
   WriteConfig({kAcme});
@@ -431,7 +427,7 @@ TEST_F(ResourceTest, AFileSinkOnAFullDiskKeepsEventsPendingAndLeavesNoPartialFil
   // Their first writes failed on the full disk (the long form holds it full for longer).
   EXPECT_TRUE(WaitUntil([&] { return LogCount("No space left on device") >= 1; }, 30))
       << ReadFile(log_path_);
-  if (LongMode()) std::this_thread::sleep_for(std::chrono::seconds(20));
+  if (LongReliabilityForm()) std::this_thread::sleep_for(std::chrono::seconds(20));
   EXPECT_EQ(files(false), 0);
   EXPECT_EQ(files(true), 0) << "a partial file was left behind";
   EXPECT_TRUE(Alive(daemon_->pid()));
@@ -532,11 +528,11 @@ int UnusedPort() {
 
 TEST_F(ResourceTest, UnderALowDescriptorLimitTheDaemonNeitherCrashesNorSpinsAndLosesNoEvent) {
   const int limit = 64;
-  const int connections = LongMode() ? 400 : 150;
-  const int hold_s = LongMode() ? 30 : 3;
+  const int connections = LongReliabilityForm() ? 400 : 150;
+  const int hold_s = LongReliabilityForm() ? 30 : 3;
   // Each poll that finds no socket still spends its credit (see docs/reliability/resources.md):
   // the short form stays inside one window's share, the long one goes past it.
-  const int documents = LongMode() ? 200 : 10;
+  const int documents = LongReliabilityForm() ? 200 : 10;
   StartApi(kQuickApi);
   StartReceiver();
   WriteConfig({kAcme});
@@ -596,7 +592,7 @@ TEST_F(ResourceTest, UnderALowDescriptorLimitTheDaemonNeitherCrashesNorSpinsAndL
   // Deliveries that failed for want of a socket wait for their retry (and the breaker they
   // opened); the short form stops at the commit, the long one waits for every delivery.
   double delivered_s = -1;
-  if (LongMode()) {
+  if (LongReliabilityForm()) {
     EXPECT_TRUE(AllDelivered({kAcme}, 300)) << "an event was lost while descriptors ran out";
     delivered_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - released).count();
@@ -636,7 +632,7 @@ TEST_F(ResourceTest, TheWallClockSetBackADayNeitherStallsPollingNorDelivery) {
     GTEST_SKIP() << "libfaketime is not installed (apt-get install faketime); the poller and "
                     "dispatcher unit tests cover wall steps in virtual time";
   }
-  const int documents = LongMode() ? 40 : 8;
+  const int documents = LongReliabilityForm() ? 40 : 8;
   // Documents that take seconds to finish, so most are still processing when the clock jumps.
   StartApi({"--time-scale", "20", "--median-ms", "nfe=100000", "--reject-rate", "0", "--deny-rate",
             "0", "--rate-limit", "6000", "--seed", "9"});

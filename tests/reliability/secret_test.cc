@@ -22,6 +22,7 @@
 #include <regex>
 
 #include "integration/bridge_fixture.h"
+#include "reliability/reliability_form.h"
 #include "support/loopback_server.h"
 #include "support/tls_loopback_server.h"
 
@@ -29,11 +30,6 @@ namespace gatilho::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-bool LongForm() {
-  const char* mode = std::getenv("GATILHO_RELIABILITY");
-  return mode != nullptr && std::string(mode) == "long";
-}
 
 std::string Base64(std::string_view bytes) {
   std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
@@ -469,7 +465,7 @@ class SecretTest : public BridgeFixture {
 };
 
 TEST_F(SecretTest, NoSecretAppearsInAnythingARunProduced) {
-  const bool long_form = LongForm();
+  const bool long_form = LongReliabilityForm();
   const int rounds = long_form ? 6 : 1;
   const int per_way = long_form ? 8 : 2;
   const auto started = std::chrono::steady_clock::now();
