@@ -908,7 +908,7 @@ TEST_F(StoreTest, UnwritableDirFailsWithClearMessage) {
 // Writes `value` under `key` in `table_name` of the environment in `dir`, bypassing the store.
 void RawPut(const std::string& dir, const char* table_name, const std::string& key,
             const std::string& value) {
-  auto env = LmdbEnv::Open(LmdbEnv::Options{dir, 1 << 20, 1 << 20, 16});
+  auto env = LmdbEnv::Open(LmdbEnv::Options{dir, 1 << 20, 1 << 20, 16, ""});
   ASSERT_TRUE(env.ok()) << env.status().ToString();
   Table table{table_name};
   Status s = (*env)->Write([&](LmdbTxn& txn) -> Status {
@@ -1254,7 +1254,7 @@ TEST_F(DeliveryStoreTest, OpenMovesTheOldReadyTableIntoThePerCompanyOne) {
   uint64_t seq = AddEvent(key_, "evt", kNow);
   store_.reset();
   // Recreate the layout of a store written before per-company ready lists.
-  auto env = LmdbEnv::Open(LmdbEnv::Options{dir(), 1 << 20, 1 << 20, 16});
+  auto env = LmdbEnv::Open(LmdbEnv::Options{dir(), 1 << 20, 1 << 20, 16, ""});
   ASSERT_TRUE(env.ok()) << env.status().ToString();
   Table company_ready{"company_ready"};
   Table legacy{"ready"};
