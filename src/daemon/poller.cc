@@ -246,8 +246,12 @@ void Poller::OnAnswer(const DueWatch& due, const CompanyConfig& company,
   TokenBudget& budget = BudgetFor(handle);
   std::optional<int64_t> remaining = HeaderInt(response, "rate-limit-remaining");
   std::optional<int64_t> reset = HeaderInt(response, "rate-limit-reset");
-  budget.OnResponse(now_mono, response.status, HeaderInt(response, "rate-limit-limit"), remaining,
-                    reset);
+  if (response.never_sent) {
+    budget.OnNotSent(now_mono);
+  } else {
+    budget.OnResponse(now_mono, response.status, HeaderInt(response, "rate-limit-limit"), remaining,
+                      reset);
+  }
   TokenSeen& seen = token_seen_[handle];
   ++seen.polls;
   if (remaining) seen.remaining = *remaining;
@@ -545,11 +549,12 @@ void Poller::OnCreditResponse(const std::string& company, const HttpResponse& re
   TokenBudget& budget = BudgetFor(handle->second);
   std::optional<int64_t> remaining = HeaderInt(response, "rate-limit-remaining");
   std::optional<int64_t> reset = HeaderInt(response, "rate-limit-reset");
-  // TODO(budget): a request that never left the host (no socket: the descriptor limit; or the
-  // connection refused) still counts as sent in the window, so under a descriptor shortage the
-  // retries can wait for the next window although the API saw nothing.
-  budget.OnResponse(clock_.MonotonicMs(), response.status, HeaderInt(response, "rate-limit-limit"),
-                    remaining, reset);
+  if (response.never_sent) {
+    budget.OnNotSent(clock_.MonotonicMs());
+  } else {
+    budget.OnResponse(clock_.MonotonicMs(), response.status,
+                      HeaderInt(response, "rate-limit-limit"), remaining, reset);
+  }
   TokenSeen& seen = token_seen_[handle->second];
   ++seen.polls;
   if (remaining) seen.remaining = *remaining;

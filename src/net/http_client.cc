@@ -209,6 +209,7 @@ class CurlHttpClient final : public HttpClient {
       CURL* easy = Acquire();
       if (easy == nullptr) {
         transfer->response.error = "cannot create a libcurl handle";
+        transfer->response.never_sent = true;
         failed.push_back(std::move(transfer));
         continue;
       }
@@ -338,6 +339,9 @@ class CurlHttpClient final : public HttpClient {
     response = HttpResponse{};
     response.duration_ms = duration_ms;
     response.certificate_rejected = certificate_rejected;
+    // libcurl reports a socket it could not open (the descriptor limit) as a failed connect.
+    response.never_sent = result == CURLE_COULDNT_CONNECT || result == CURLE_COULDNT_RESOLVE_HOST ||
+                          result == CURLE_COULDNT_RESOLVE_PROXY || result == CURLE_FAILED_INIT;
     // libcurl's messages are not written with our secrets in mind; make sure the credentials
     // that travelled with the request cannot leak through them.
     const HttpRequest& request = transfer.request;

@@ -58,6 +58,9 @@ struct HttpResponse {
   // then starts "TLS certificate verification failed: " and says why. The caller knows which
   // setting could fix it (a ca_bundle) and adds that.
   bool certificate_rejected = false;
+  // The request cannot have reached the server: no handle or socket could be had, the name did
+  // not resolve or the connection was refused. A rate limit cannot have counted it.
+  bool never_sent = false;
   int64_t duration_ms = 0;
 
   // The first value of header `name` (lowercase), if present.

@@ -78,6 +78,15 @@ void TokenBudget::OnResponse(int64_t now_ms, int http_status, std::optional<int6
   Learn(now_ms, http_status, limit, remaining, reset_seconds);
 }
 
+void TokenBudget::OnNotSent(int64_t now_ms) {
+  in_flight_ = std::min(std::max<int64_t>(in_flight_ - 1, 0), used_in_window(now_ms));
+  probe_in_flight_ = false;
+  // The newest entry stands in for this request: it was acquired a connect attempt ago at most,
+  // so removing it refunds the credit for as long as the real one would have counted.
+  if (used_in_window(now_ms) > 0) sent_ms_.pop_back();
+  if (spent_since_remaining_ > 0) --spent_since_remaining_;
+}
+
 void TokenBudget::OnForeignResponse(int64_t now_ms, int http_status, std::optional<int64_t> limit,
                                     std::optional<int64_t> remaining,
                                     std::optional<int64_t> reset_seconds) {

@@ -64,6 +64,11 @@ class TokenBudget {
   void OnResponse(int64_t now_ms, int http_status, std::optional<int64_t> limit,
                   std::optional<int64_t> remaining, std::optional<int64_t> reset_seconds);
 
+  // Gives back the credit of a request acquired from this budget that cannot have reached the
+  // API (no socket, no connection: HttpResponse::never_sent), in place of its OnResponse call.
+  // The window counts one request fewer at once; nothing is learnt, and a probe may go again.
+  void OnNotSent(int64_t now_ms);
+
   // Feeds the outcome of a request someone else (the ERP, through the proxy) made with this
   // token: the same news as OnResponse (limit, rule 2's remaining and reset, a 429's pause and
   // the probing after it) without touching gatilho's own sent or in-flight counts, since the

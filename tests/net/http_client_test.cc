@@ -306,6 +306,19 @@ TEST_F(HttpClientTest, ConnectionRefusedIsAnErrorNotACrash) {
 
   EXPECT_EQ(response.status, 0);
   EXPECT_NE(response.error, "");
+  EXPECT_TRUE(response.never_sent) << "a refused connection carried no request";
+}
+
+TEST_F(HttpClientTest, AnAnswerOrACutConnectionIsNotNeverSent) {
+  LoopbackServer server([](const Request&) { return Reply{.status = 503}; });
+  HttpResponse answered = Get(server.Url("/"));
+  EXPECT_EQ(answered.status, 503);
+  EXPECT_FALSE(answered.never_sent);
+
+  LoopbackServer dropping([](const Request&) { return Reply{.close_without_reply = true}; });
+  HttpResponse dropped = Get(dropping.Url("/"));
+  EXPECT_EQ(dropped.status, 0);
+  EXPECT_FALSE(dropped.never_sent) << "the server read the request before it hung up";
 }
 
 TEST_F(HttpClientTest, OversizedResponseFailsWithAClearError) {

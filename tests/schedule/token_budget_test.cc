@@ -147,6 +147,35 @@ TEST(TokenBudget, AProbeLeftUnansweredLetsTheNextOneOutAfterThePatience) {
   EXPECT_EQ(budget.NextCreditMs(4'100), 7'100);
 }
 
+TEST(TokenBudget, ARequestThatNeverLeftTheHostGivesItsCreditBack) {
+  TokenBudget budget;
+  for (int i = 0; i < 80; ++i)
+    ASSERT_TRUE(budget.TryAcquire(1'000));
+  EXPECT_FALSE(budget.TryAcquire(1'000));
+
+  // The 80th found no socket: the API never saw it, so it may go again at once.
+  budget.OnNotSent(1'200);
+  EXPECT_EQ(budget.used_in_window(1'200), 79);
+  EXPECT_TRUE(budget.TryAcquire(1'200));
+  EXPECT_FALSE(budget.TryAcquire(1'200));
+  // Answered requests still count for their whole window.
+  for (int i = 0; i < 80; ++i)
+    budget.OnResponse(2'000, 200, 100, kNone, kNone);
+  EXPECT_EQ(budget.used_in_window(2'000), 80);
+  EXPECT_EQ(budget.Available(2'000), 0);
+}
+
+TEST(TokenBudget, AProbeThatNeverLeftTheHostLetsTheNextProbeOut) {
+  TokenBudget budget;
+  ASSERT_TRUE(budget.TryAcquire(0));
+  budget.OnResponse(100, 429, 100, kNone, 1);
+  ASSERT_TRUE(budget.TryAcquire(1'100));
+  EXPECT_FALSE(budget.TryAcquire(1'100)) << "one probe at a time";
+
+  budget.OnNotSent(1'150);
+  EXPECT_TRUE(budget.TryAcquire(1'150));
+}
+
 TEST(TokenBudget, A429StormCostsOneRequestPerPause) {
   // An ERP spends the whole limit for ten minutes: every poll is refused with a 10 s reset.
   TokenBudget budget;
