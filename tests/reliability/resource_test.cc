@@ -527,6 +527,14 @@ int UnusedPort() {
 }
 
 TEST_F(ResourceTest, UnderALowDescriptorLimitTheDaemonNeitherCrashesNorSpinsAndLosesNoEvent) {
+  if (std::getenv("UBSAN_OPTIONS") != nullptr) {
+    // UBSan checks each virtual call by probing memory through a pipe; out of descriptors it
+    // cannot open one and reports the call as one on a bad object. The checks are fatal in
+    // scripts/sanitize.sh's build, where suppressions do not apply, so the case runs only in
+    // the plain build.
+    SetFigure("fd_limit", "skipped");
+    GTEST_SKIP() << "UBSan's vptr check needs free descriptors; the plain build runs this case";
+  }
   const int limit = 64;
   const int connections = LongReliabilityForm() ? 400 : 150;
   const int hold_s = LongReliabilityForm() ? 30 : 3;
@@ -541,15 +549,8 @@ TEST_F(ResourceTest, UnderALowDescriptorLimitTheDaemonNeitherCrashesNorSpinsAndL
   const int port = UnusedPort();
   WriteGlobal("data",
               "api_token_file = api.token\napi_listen = 127.0.0.1:" + std::to_string(port) + "\n");
-  // Out of descriptors, UBSan's vptr check (scripts/sanitize.sh) cannot probe memory through
-  // the pipe it opens for that, and reports every virtual call as one on a bad object.
-  std::string ubsan;
-  if (const char* options = std::getenv("UBSAN_OPTIONS"); options != nullptr) {
-    const std::string supp = dir_.WriteFile("ubsan.supp", "vptr_check:*\n");
-    ubsan = "env UBSAN_OPTIONS=" + Quoted(std::string(options) + ":suppressions=" + supp) + " ";
-  }
-  StartLoggedDaemon(ubsan + "prlimit --nofile=" + std::to_string(limit) + ":" +
-                    std::to_string(limit) + " -- ");
+  StartLoggedDaemon("prlimit --nofile=" + std::to_string(limit) + ":" + std::to_string(limit) +
+                    " -- ");
   const std::string base = "http://127.0.0.1:" + std::to_string(port);
   auto healthy = [&] {
     return HttpCall("GET", base + "/healthz", "", std::nullopt,
