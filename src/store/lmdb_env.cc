@@ -153,6 +153,12 @@ Status LmdbEnv::Error(int rc, std::string_view what) const {
                                      " is full: free space there (nothing of this "
                                      "transaction was written)");
   }
+  if (rc == EIO) {
+    // LMDB turns a write cut short into EIO, and a full disk is what usually cuts one short.
+    return Status::IoError(message + "; if the file system holding " + dir_ +
+                           " is full, free space there, otherwise check the disk (nothing of "
+                           "this transaction was written)");
+  }
   return Status::IoError(message);
 }
 
