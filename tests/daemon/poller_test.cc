@@ -1,7 +1,6 @@
 #include "daemon/poller.h"
 
 #include <gtest/gtest.h>
-#include <openssl/evp.h>
 
 #include <atomic>
 #include <chrono>
@@ -14,6 +13,7 @@
 #include "core/clock.h"
 #include "core/digest.h"
 #include "fiscal/event_id.h"
+#include "support/base64.h"
 #include "support/loopback_server.h"
 #include "support/temp_dir.h"
 #include "support/test_parts.h"
@@ -21,6 +21,7 @@
 namespace gatilho {
 namespace {
 
+using ::gatilho::testing::Base64;
 using ::gatilho::testing::LoopbackServer;
 using ::gatilho::testing::TempDir;
 
@@ -31,15 +32,6 @@ constexpr char kAutorizado[] =
     R"({"cnpj_emitente":"07504505000132","ref":"R1","status":"autorizado",)"
     R"("status_sefaz":"100","mensagem_sefaz":"Autorizado o uso da NF-e",)"
     R"("chave_nfe":"NFe41190607504505000132550010000000011000000019","numero":"1","serie":"1"})";
-
-std::string Base64(std::string_view bytes) {
-  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(written));
-  return out;
-}
 
 // The Authorization header the API expects for `token`: Basic with an empty password.
 std::string BasicAuth(const std::string& token) {

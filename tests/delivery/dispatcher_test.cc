@@ -19,6 +19,7 @@
 #include "core/clock.h"
 #include "delivery/operator_notifier.h"
 #include "store/store.h"
+#include "support/base64.h"
 #include "support/loopback_server.h"
 #include "support/temp_dir.h"
 #include "support/test_parts.h"
@@ -27,6 +28,7 @@
 namespace gatilho {
 namespace {
 
+using ::gatilho::testing::Base64;
 using ::gatilho::testing::LoopbackServer;
 using ::gatilho::testing::TempDir;
 using ::gatilho::testing::TestPki;
@@ -43,15 +45,6 @@ constexpr char kRawKey[] = "gatilho-test-webhook-key";
 constexpr char kPayload[] =
     "{ \"cnpj_emitente\":\"07504505000132\",  \"ref\":\"R1\", \"status\":\"autorizado\",\n"
     "  \"mensagem_sefaz\":\"Autoriza\xc3\xa7\xc3\xa3o ok\", \"numero\":\"1\" }";
-
-std::string Base64(std::string_view bytes) {
-  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(written));
-  return out;
-}
 
 // The Standard Webhooks signature of one delivery, computed without the Signer under test.
 std::string ExpectedSignature(const std::string& id, const std::string& timestamp,

@@ -12,7 +12,6 @@
 //
 // GATILHO_RELIABILITY=long repeats the session's document rounds (more documents, more reloads
 // and crashes); the short form is part of every test run.
-#include <openssl/evp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -23,6 +22,7 @@
 
 #include "integration/bridge_fixture.h"
 #include "reliability/reliability_form.h"
+#include "support/base64.h"
 #include "support/loopback_server.h"
 #include "support/tls_loopback_server.h"
 
@@ -30,15 +30,6 @@ namespace gatilho::testing {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string Base64(std::string_view bytes) {
-  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
-  int written = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<size_t>(written));
-  return out;
-}
 
 std::string WithoutPadding(std::string text) {
   while (!text.empty() && text.back() == '=')
